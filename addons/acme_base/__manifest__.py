@@ -1,0 +1,20 @@
+{
+    "name": "ACME Base",
+    "summary": "ACME's company-wide defaults: audit rules, queue channels, reporting.",
+    "version": "19.0.1.0.0",
+    "category": "Hidden",
+    "license": "LGPL-3",
+    "author": "ACME",
+    "depends": [
+        "account",
+        "auditlog",
+        "queue_job",
+        "partner_firstname",
+        "account_financial_report",
+        "web_environment_ribbon",
+        "server_environment",
+    ],
+    "external_dependencies": {"python": ["requests>=2.31"]},
+    "data": ["security/ir.model.access.csv"],
+    "installable": True,
+}

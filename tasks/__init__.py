@@ -1,0 +1,10 @@
+"""odoo-stack: the invoke collection. `invoke --list` shows every task."""
+
+from invoke import Collection
+
+from .example import cli as example_cli
+from .oca import cli as oca_cli
+
+ns = Collection()
+ns.add_collection(Collection.from_module(oca_cli, name="oca"))
+ns.add_task(example_cli.example)

@@ -1,0 +1,1 @@
+"""Shared core: configuration loading, errors, console output, processes, files."""

@@ -1,0 +1,246 @@
+"""The only reader of stack.toml: parse, validate, return frozen objects.
+
+Validation is declarative (``_SCHEMA``) so later work adds keys in one place.
+Errors name the file, the key and, where we can find it, the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from manifestoo_core.odoo_series import OdooSeries
+
+from .errors import BadInput
+
+STACK_FILE = "stack.toml"
+LOCK_FILE = "stack.lock"
+ALL = "*"
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ADDON = re.compile(r"^[A-Za-z0-9_]+$")
+
+# A leaf is a checker(value) -> error text or None; a dict is a table; "*" matches any key.
+Checker = Callable[[Any], str | None]
+
+
+def _str(v: Any) -> str | None:
+    return None if isinstance(v, str) and v.strip() else "must be a non-empty string"
+
+
+def _str_list(v: Any) -> str | None:
+    ok = isinstance(v, list) and all(isinstance(x, str) and x for x in v)
+    return None if ok else "must be a list of non-empty strings"
+
+
+def _str_map(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(isinstance(x, str) and x for x in v.values())
+    return None if ok else 'must be a table of name = "source" strings'
+
+
+_REPO = {"url": _str, "ref": _str, "addons": _str_list}
+_SCHEMA: dict[str, Any] = {
+    "odoo": {"version": _str},
+    "addons": {"paths": _str_list, "external": _str, "prefer": _str_map},
+    "repos": {"*": _REPO},
+}
+_REQUIRED = {("odoo",): ["version"], ("repos", "*"): ["url"]}
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    name: str
+    url: str
+    ref: str
+    addons: tuple[str, ...]
+    ref_is_default: bool = False
+
+    @property
+    def all_addons(self) -> bool:
+        return ALL in self.addons
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    root: Path
+    odoo_version: str
+    addon_paths: tuple[str, ...]
+    external_dir: str
+    prefer: Mapping[str, str]
+    repos: tuple[RepoSpec, ...]
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.root / STACK_FILE
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @property
+    def external_path(self) -> Path:
+        return self.root / self.external_dir
+
+    def repo(self, name: str) -> RepoSpec:
+        for r in self.repos:
+            if r.name == name:
+                return r
+        raise BadInput(
+            f"unknown repo {name!r}{_did_you_mean(name, [r.name for r in self.repos])}",
+            hint=f"repos are the [repos.<name>] tables of {STACK_FILE}",
+        )
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project root: $STACK_ROOT, or the nearest folder upwards holding stack.toml."""
+    env = os.environ.get("STACK_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = (start or Path.cwd()).resolve()
+    for p in (here, *here.parents):
+        if (p / STACK_FILE).is_file():
+            return p
+    raise BadInput(
+        f"no {STACK_FILE} in {here} or any parent folder",
+        hint="run from the project folder, or set STACK_ROOT",
+    )
+
+
+def load(root: Path | None = None) -> StackConfig:
+    root = Path(root).resolve() if root else find_root()
+    path = root / STACK_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"{path}: not found", hint="create it (see docs/stack-toml.md)") from None
+    return parse(root, text)
+
+
+def parse(root: Path, text: str) -> StackConfig:
+    """Validate stack.toml text as if it were ``root``/stack.toml."""
+    path = root / STACK_FILE
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        # tomllib's message carries "(at line L, column C)".
+        raise BadInput(f"{path}: invalid TOML: {e}", hint="fix the syntax there") from None
+    _validate(data, _SCHEMA, (), path, text)
+    return _build(root, data, path)
+
+
+def _did_you_mean(key: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _where(path_parts: tuple[str, ...]) -> str:
+    if not path_parts:
+        return "top level"
+    return "[" + ".".join(path_parts) + "]"
+
+
+def _line_of(text: str, table: tuple[str, ...], key: str) -> int | None:
+    """Best effort: the line of ``key`` inside ``[table]`` (or a top-level table header)."""
+    lines = text.splitlines()
+    if not table:
+        pat = re.compile(rf"^\s*\[{re.escape(key)}(\.|\])")
+        return next((i + 1 for i, ln in enumerate(lines) if pat.match(ln)), None)
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(re.escape(t) for t in table) + r"\s*\]")
+    keypat = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    inside = False
+    for i, ln in enumerate(lines):
+        if ln.lstrip().startswith("["):
+            inside = bool(header.match(ln))
+            continue
+        if inside and keypat.match(ln):
+            return i + 1
+    return None
+
+
+def _validate(data: Any, schema: dict[str, Any], where: tuple[str, ...], path: Path, text: str):
+    if not isinstance(data, dict):
+        raise BadInput(f"{path}: {_where(where)} must be a table")
+    for key, value in data.items():
+        sub = schema.get(key, schema.get("*"))
+        if sub is None:
+            line = _line_of(text, where, key)
+            at = f" (line {line})" if line else ""
+            raise BadInput(
+                f"{path}{at}: unknown key {key!r} in {_where(where)}"
+                f"{_did_you_mean(key, [k for k in schema if k != '*'])}",
+                hint="see docs/stack-toml.md for the keys stack.toml accepts",
+            )
+        here = (*where, key)
+        if isinstance(sub, dict):
+            _validate(value, sub, here, path, text)
+        else:
+            problem = sub(value)
+            if problem:
+                line = _line_of(text, where, key)
+                at = f" (line {line})" if line else ""
+                raise BadInput(f"{path}{at}: {_where(where)} {key} {problem}")
+    pattern = tuple(
+        "*" if where and where[0] == "repos" and i == 1 else p for i, p in enumerate(where)
+    )
+    for req in _REQUIRED.get(pattern, []):
+        if req not in data:
+            raise BadInput(f"{path}: {_where(where)} is missing the required key {req!r}")
+
+
+def _build(root: Path, data: dict[str, Any], path: Path) -> StackConfig:
+    version = data.get("odoo", {}).get("version")
+    if version is None:
+        raise BadInput(f"{path}: [odoo] version is required", hint='e.g. version = "19.0"')
+    try:
+        OdooSeries(version)
+    except ValueError:
+        known = ", ".join(s.value for s in OdooSeries)
+        raise BadInput(
+            f"{path}: [odoo] version {version!r} is not an Odoo series", hint=f"one of: {known}"
+        ) from None
+    addons = data.get("addons", {})
+    repos: list[RepoSpec] = []
+    for name, spec in data.get("repos", {}).items():
+        if not _NAME.match(name):
+            raise BadInput(
+                f"{path}: [repos.{name}] is not a usable folder name",
+                hint="use letters, digits, '.', '_' and '-' (it becomes external-src/<name>)",
+            )
+        wanted = tuple(spec.get("addons", []))
+        for a in wanted:
+            if a != ALL and not _ADDON.match(a):
+                raise BadInput(f"{path}: [repos.{name}] addons: {a!r} is not an addon name")
+        repos.append(
+            RepoSpec(
+                name=name,
+                url=spec["url"],
+                ref=spec.get("ref", version),
+                addons=wanted,
+                ref_is_default="ref" not in spec,
+            )
+        )
+    paths = tuple(addons.get("paths", ["addons"]))
+    sources = {r.name for r in repos} | set(paths)
+    for addon, src in addons.get("prefer", {}).items():
+        if src not in sources:
+            raise BadInput(
+                f"{path}: [addons.prefer] {addon} = {src!r} names no source"
+                f"{_did_you_mean(src, sorted(sources))}",
+                hint="use a repo name or one of [addons] paths",
+            )
+    return StackConfig(
+        root=root,
+        odoo_version=version,
+        addon_paths=paths,
+        external_dir=addons.get("external", "external-src"),
+        prefer=dict(addons.get("prefer", {})),
+        repos=tuple(repos),
+        raw=data,
+    )

@@ -1,0 +1,68 @@
+"""stack.lock: exact commit per repo. TOML, stable order, written atomically."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+
+from .errors import BadInput
+from .fs import atomic_write_text
+
+HEADER = (
+    "# stack.lock: written by `invoke oca.pin` / `invoke oca.update`; do not edit by hand.\n"
+    "# One table per repo: the url and ref from stack.toml and the exact commit they resolved to.\n"
+)
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    name: str
+    url: str
+    ref: str
+    commit: str
+
+
+def read_lock(path: Path) -> dict[str, LockEntry] | None:
+    """The locked repos by name, or None when there is no lock file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except tomllib.TOMLDecodeError as e:
+        raise BadInput(f"{path}: invalid TOML: {e}", hint="regenerate it: invoke oca.pin") from None
+    entries: dict[str, LockEntry] = {}
+    for name, t in data.get("repos", {}).items():
+        keys = ("url", "ref", "commit")
+        ok = isinstance(t, dict) and all(isinstance(t.get(k), str) for k in keys)
+        if not ok or not _SHA.match(t["commit"]):
+            raise BadInput(
+                f"{path}: [repos.{name}] needs url, ref and a 40-hex commit",
+                hint="regenerate it: invoke oca.pin",
+            )
+        entries[name] = LockEntry(name, t["url"], t["ref"], t["commit"])
+    return entries
+
+
+def render_lock(entries: Mapping[str, LockEntry]) -> str:
+    doc = tomlkit.document()
+    repos = tomlkit.table(is_super_table=True)
+    for name in sorted(entries):
+        e = entries[name]
+        t = tomlkit.table()
+        t.add("url", e.url)
+        t.add("ref", e.ref)
+        t.add("commit", e.commit)
+        repos.add(name, t)
+    doc.add("repos", repos)
+    return HEADER + "\n" + tomlkit.dumps(doc).lstrip("\n")
+
+
+def write_lock(path: Path, entries: Mapping[str, LockEntry]) -> bool:
+    """Write the lock; returns False (and leaves the file untouched) when nothing changed."""
+    return atomic_write_text(path, render_lock(entries))
