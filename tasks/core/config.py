@@ -135,7 +135,21 @@ def parse(root: Path, text: str) -> StackConfig:
     return _build(root, data, path)
 
 
+# Names other tools use for our keys (git-aggregator, doodba's repos.yaml).
+_ALIASES = {
+    "branch": "ref",
+    "remote": "url",
+    "remotes": "url",
+    "modules": "addons",
+    "merges": "ref",
+    "target": "ref",
+    "series": "version",
+}
+
+
 def _did_you_mean(key: str, choices: list[str]) -> str:
+    if _ALIASES.get(key) in choices:
+        return f" (did you mean {_ALIASES[key]!r}?)"
     close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 

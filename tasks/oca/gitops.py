@@ -132,10 +132,11 @@ def fetch_commit(name: str, path: Path, url: str, commit: str, ref: str, depth: 
     attempts: list[list[str]] = [[*deep, "origin", commit]]
     if not SHA.match(ref):
         refspec = f"+{ref}:{PIN_REF}-fetch"
-        attempts.append([*deep, "origin", refspec])
-        attempts.append(["origin", refspec] + (["--unshallow"] if _is_shallow(path) else []))
+        attempts += [[*deep, "origin", refspec], ["origin", refspec]]
     last: Result | None = None
     for extra in attempts:
+        if not extra[0].startswith("--depth") and _is_shallow(path):
+            extra = ["--unshallow", *extra]  # the whole history of the ref
         last = git("fetch", "-q", "--no-tags", "--no-write-fetch-head", *extra, cwd=path)
         if has_commit(path, commit):
             break
@@ -209,8 +210,13 @@ def _shallow_tip(path: Path, sha: str) -> bool:
 
 def tree_addons(path: Path, commit: str) -> set[str]:
     """Top-level folders of ``commit`` that hold a __manifest__.py (trees only)."""
-    res = git("ls-tree", "--name-only", commit, "--", "*/__manifest__.py", cwd=path)
-    return {ln.split("/", 1)[0] for ln in res.stdout.splitlines() if "/" in ln}
+    # ls-tree takes path prefixes, not globs: list all and keep <top>/__manifest__.py.
+    res = git("ls-tree", "-r", "--name-only", commit, cwd=path)
+    return {
+        ln.split("/")[0]
+        for ln in res.stdout.splitlines()
+        if ln.count("/") == 1 and ln.endswith("/__manifest__.py")
+    }
 
 
 def _must(res: Result, path: Path) -> None:

@@ -1,0 +1,151 @@
+"""Shared fixtures: real git repositories, a real `git daemon`, and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tasks.example.fakerepo import FakeRepo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CLIResult:
+    code: int
+    out: str
+    err: str
+
+
+class Project:
+    """A throwaway odoo-stack project folder driven through the real `invoke` CLI."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env: dict[str, str] = {}
+        (root / "addons").mkdir(parents=True, exist_ok=True)
+
+    def write_stack(self, body: str) -> Path:
+        p = self.root / "stack.toml"
+        p.write_text(textwrap.dedent(body).lstrip())
+        return p
+
+    @property
+    def lock(self) -> Path:
+        return self.root / "stack.lock"
+
+    def custom_addon(
+        self, name: str, version: str = "19.0.1.0.0", depends=("base",), python=()
+    ) -> Path:
+        from tasks.example.fakerepo import manifest_text
+
+        d = self.root / "addons" / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "__manifest__.py").write_text(manifest_text(name, version, depends, python))
+        return d
+
+    def run(self, *args: str, extra_env: dict[str, str] | None = None) -> CLIResult:
+        env = dict(os.environ)
+        env.update(self.env)
+        env.update(extra_env or {})
+        env["STACK_ROOT"] = str(self.root)
+        env["COLUMNS"] = "200"  # keep rich from wrapping error lines
+        cp = subprocess.run(
+            [sys.executable, "-m", "invoke", "-r", str(ROOT), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        return CLIResult(cp.returncode, cp.stdout, cp.stderr)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path / "proj")
+
+
+@pytest.fixture
+def remotes(tmp_path: Path):
+    """Factory: build a repo of addons and publish it as a bare repo; returns (work, bare)."""
+    made: dict[str, tuple[FakeRepo, Path]] = {}
+
+    def make(name: str, addons: dict[str, dict] | None = None, branch: str = "19.0"):
+        work = FakeRepo(tmp_path / "work" / name, branch=branch)
+        for aname, spec in (addons or {"a_" + name.replace("-", "_"): {}}).items():
+            work.addon(
+                aname,
+                spec.get("version", "19.0.1.0.0"),
+                spec.get("depends", ["base"]),
+                spec.get("python", []),
+                spec.get("installable", True),
+            )
+        work.commit(f"{name}: initial")
+        bare = work.bare(tmp_path / "remotes" / f"{name}.git")
+        made[name] = (work, bare)
+        return work, bare
+
+    return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, proc: subprocess.Popen, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path):
+    """A real `git daemon` on 127.0.0.1 serving tmp_path/remotes; yields git://... base URL."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed (apt-get install git)")
+    base = tmp_path / "remotes"
+    base.mkdir(exist_ok=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={base}",
+            "--enable=upload-pack",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, proc)
+        yield f"git://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
