@@ -33,15 +33,16 @@ def insteadof_env(mirror: Path) -> dict[str, str]:
     help={
         "offline": "use local stand-ins of the OCA repos (default: when GitHub is unreachable)",
         "online": "use GitHub even if the check fails",
+        "workdir": "where to run (default build/example)",
     }
 )
 @guarded
-def example(c, offline=False, online=False):
+def example(c, offline=False, online=False, workdir=None):
     """Pin, sync, flatten and check the bundled example stack in build/example/."""
     from .mirror import build_mirror
 
     root = Path(__file__).resolve().parents[2]
-    work = root / "build" / "example"
+    work = Path(workdir).resolve() if workdir else root / "build" / "example"
     work.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "stack.toml", work / "stack.toml")
     if (work / "addons").exists():

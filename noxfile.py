@@ -1,0 +1,41 @@
+"""CI sessions. Each calls the invoke tasks or pytest; none re-implements a task."""
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+
+PYTHON = None  # the interpreter nox runs under (3.11+); production images run Odoo on 3.12
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The toolkit's tests: unit, then integration against real git (and later services)."""
+    _install(session)
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def example(session: nox.Session) -> None:
+    """The main job on the bundled example: pin, sync, flatten and check it."""
+    _install(session)
+    session.run("invoke", "example", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks against git-aggregator (see benchmarks/README.md)."""
+    _install(session)
+    session.run("python", "benchmarks/run.py", *session.posargs)
