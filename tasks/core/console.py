@@ -13,20 +13,11 @@ from invoke import Exit
 from .errors import StackError
 from .proc import redact
 
-_out = None
 _err = None
 
 
-def out():
-    global _out
-    if _out is None:
-        from rich.console import Console
-
-        _out = Console(highlight=False, soft_wrap=True)
-    return _out
-
-
 def err():
+    """rich console on stderr, for progress bars."""
     global _err
     if _err is None:
         from rich.console import Console
@@ -35,22 +26,39 @@ def err():
     return _err
 
 
+def say(message: str) -> None:
+    sys.stdout.write(redact(message) + "\n")
+    sys.stdout.flush()
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def _label(text: str, color: str) -> str:
+    # Plain writes, not rich: the fast paths (no-op sync) should not pay rich's import.
+    return f"\033[{color}m{text}\033[0m" if sys.stderr.isatty() else text
+
+
 def warn(message: str) -> None:
-    err().print(f"[yellow]warning:[/] {redact(message)}", markup=True)
+    sys.stderr.write(f"{_label('warning:', '33')} {redact(message)}\n")
 
 
 def report_error(e: StackError) -> None:
-    from rich.markup import escape
-
-    err().print(f"[bold red]error:[/] {escape(redact(e.message))}")
-    for d in e.details:
-        err().print(f"  {escape(redact(d))}")
+    lines = [f"{_label('error:', '1;31')} {redact(e.message)}"]
+    lines += [f"  {redact(d)}" for d in e.details]
     if e.hint:
-        err().print(f"[cyan]hint:[/] {escape(redact(e.hint))}")
+        lines.append(f"{_label('hint:', '36')} {redact(e.hint)}")
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
+def table(headers: list[str], rows: list[tuple]) -> str:
+    """A plain aligned text table (rich's Table costs ~0.1 s to import for what this does)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    return "".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n" for r in cells
+    )
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:

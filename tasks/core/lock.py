@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomlkit
-
 from .errors import BadInput
 from .fs import atomic_write_text
 
@@ -50,6 +48,8 @@ def read_lock(path: Path) -> dict[str, LockEntry] | None:
 
 
 def render_lock(entries: Mapping[str, LockEntry]) -> str:
+    import tomlkit  # only writers pay for it: the no-op sync path never renders
+
     doc = tomlkit.document()
     repos = tomlkit.table(is_super_table=True)
     for name in sorted(entries):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from invoke import task
 
-from ..core.console import err, guarded, out
+from ..core.console import guarded, say, warn
 from ..core.proc import git
 
 GITHUB_OCA = "https://github.com/OCA/"
@@ -51,7 +51,7 @@ def example(c, offline=False, online=False, workdir=None):
     env = {"STACK_ROOT": str(work)}
     use_mirror = offline or (not online and not github_reachable())
     if use_mirror:
-        err().print(
+        warn(
             "GitHub is not reachable: using local stand-ins of the OCA repos "
             "(url.<mirror>.insteadOf https://github.com/OCA/)"
         )
@@ -63,6 +63,6 @@ def example(c, offline=False, online=False, workdir=None):
         env.update(insteadof_env(build_mirror(mirror)))
     inv = f"{sys.executable} -m invoke -r {root}"
     for cmd in ("oca.pin", "oca.pin --check", "oca.sync", "oca.flatten --strict", "oca.deps"):
-        out().print(f"[bold]$ invoke {cmd}[/]")
+        say(f"$ invoke {cmd}")
         c.run(f"{inv} {cmd}", env=env, pty=False)
-    out().print(f"example stack ready: {work / 'build' / 'addons'}")
+    say(f"example stack ready: {work / 'build' / 'addons'}")

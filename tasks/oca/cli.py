@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from invoke import task
 
 from ..core import config
-from ..core.console import guarded, out, print_json, warn
+from ..core.console import guarded, print_json, say, table, warn
 from ..core.errors import BadInput, CheckFailed
 from ..core.lock import read_lock, write_lock
 
@@ -54,7 +55,7 @@ def pin(c, check=False, jobs=DEFAULT_JOBS, json=False, dry_run=False):
         if json:
             print_json({"stale": False, "repos": list(plan.keep)})
         else:
-            out().print(f"stack.lock is up to date ({len(plan.keep)} repos)")
+            say(f"stack.lock is up to date ({len(plan.keep)} repos)")
         return
     rows = [(n, "keep", "") for n in plan.keep]
     rows += [(r.name, "resolve", plan.reasons[r.name]) for r in plan.resolve]
@@ -70,7 +71,7 @@ def pin(c, check=False, jobs=DEFAULT_JOBS, json=False, dry_run=False):
     ] + [(n, (lock or {})[n].ref, _short((lock or {})[n].commit), "dropped") for n in plan.drop]
     _table(["repo", "ref", "commit", "status"], result, json, key="repos")
     if not json:
-        out().print("stack.lock written" if changed else "stack.lock unchanged")
+        say("stack.lock written" if changed else "stack.lock unchanged")
 
 
 @task(
@@ -97,29 +98,27 @@ def update(c, repo=None, jobs=DEFAULT_JOBS, json=False, dry_run=False):
         print_json({"changes": [ch.as_json() for ch in changes], "lock_written": wrote})
         return
     if not changes:
-        out().print("nothing moved: every pin is at its ref's tip; stack.lock left as is")
+        say("nothing moved: every pin is at its ref's tip; stack.lock left as is")
         return
     for ch in changes:
         if ch.old is None:
-            out().print(f"[bold]{ch.name}[/]: newly pinned at {_short(ch.new)}")
+            say(f"{ch.name}: newly pinned at {_short(ch.new)}")
             continue
-        out().print(
-            f"[bold]{ch.name}[/]: {_short(ch.old)} -> {_short(ch.new)}, {len(ch.commits)} commit(s)"
-        )
+        say(f"{ch.name}: {_short(ch.old)} -> {_short(ch.new)}, {len(ch.commits)} commit(s)")
         if not ch.history_complete:
             warn(f"{ch.name}: the old commit is gone from the server; showing recent commits")
         if ch.dropped:
             warn(f"{ch.name}: history rewritten, {ch.dropped} commit(s) of the old pin dropped")
         for cm in ch.commits:
-            out().print(f"  {cm.sha[:10]} {cm.subject}", markup=False)
+            say(f"  {cm.sha[:10]} {cm.subject}")
         if ch.touched:
-            out().print(
+            say(
                 "  selected addons touched: "
                 + ", ".join(f"{a} ({len(s)})" for a, s in ch.touched.items())
             )
         else:
-            out().print("  no selected addon touched")
-    out().print("stack.lock written" if wrote else "dry run: stack.lock left as is")
+            say("  no selected addon touched")
+    say("stack.lock written" if wrote else "dry run: stack.lock left as is")
 
 
 @task(
@@ -147,9 +146,8 @@ def sync(c, jobs=DEFAULT_JOBS, force=False, repo=None, json=False, dry_run=False
         )
     if not dry_run:
         s.execute(steps, force, _jobs(jobs))
-    for st in steps:
-        if st.action == s.OK_DIRTY:
-            warn(f"{st.name}: at the locked commit with {st.detail}; left as is")
+    for extra in s.strays(cfg):
+        warn(f"{extra} is not a repo of stack.toml; left as is (delete it if unused)")
     rows = [(st.name, _short(st.entry.commit), st.action, st.detail) for st in steps]
     _table(["repo", "commit", "action" if dry_run else "done", "note"], rows, json, key="repos")
 
@@ -193,7 +191,7 @@ def flatten(c, dest=None, mode="symlink", strict=False, json=False):
             }
         )
     else:
-        out().print(
+        say(
             f"{res.count} addons placed in {res.dest} ({mode}); "
             f"provenance in {res.dest / PROVENANCE}"
         )
@@ -242,6 +240,11 @@ def deps(c, output=None, json=False):
                 f"{m.addon} (needed by {who}) is in repo {m.repo} but not selected: "
                 f"add {m.addon!r} to [repos.{m.repo}] addons"
             )
+        elif m.kind == "not-installable":
+            lines.append(
+                f"{m.addon} (needed by {who}) is installable: False in {m.repo} "
+                f"(not ported to {cfg.odoo_version}?)"
+            )
         else:
             lines.append(f"{m.addon} (needed by {who}) is in no pinned repo and not in Odoo CE")
     lines += [f"conflict: {x}" for x in rep.conflicts] + [f"invalid: {x}" for x in rep.invalid]
@@ -252,7 +255,7 @@ def deps(c, output=None, json=False):
             hint="select or add the addons named above, then run oca.pin/oca.sync",
         )
     if not json:
-        out().print(
+        say(
             f"all dependencies met: {len(sel.selected)} selected addons, "
             f"{len(rep.core_used)} Odoo CE core addons used; "
             f"{len(rep.requirements)} Python requirement(s) -> {target}"
@@ -275,7 +278,7 @@ def add(c, url, addons="", name=None, ref=None):
     root = config.find_root()
     wanted = [a.strip() for a in addons.split(",") if a.strip()]
     added = add_repo(root, url, wanted, name=name, ref=ref)
-    out().print(f"added [repos.{added}] to stack.toml; next: invoke oca.pin && invoke oca.sync")
+    say(f"added [repos.{added}] to stack.toml; next: invoke oca.pin && invoke oca.sync")
 
 
 def _report_problems(problems) -> None:
@@ -293,10 +296,5 @@ def _monorepo_head(cfg: config.StackConfig) -> str | None:
 def _table(headers: list[str], rows: list[tuple], as_json: bool, key: str) -> None:
     if as_json:
         print_json({key: [dict(zip(headers, r, strict=True)) for r in rows]})
-        return
-    from rich.table import Table
-
-    t = Table(*headers, box=None, pad_edge=False)
-    for r in rows:
-        t.add_row(*(str(x) for x in r))
-    out().print(t)
+    else:
+        sys.stdout.write(table(headers, rows))

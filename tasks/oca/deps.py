@@ -20,7 +20,7 @@ from .selection import Selection
 class Missing:
     addon: str
     needed_by: tuple[str, ...]
-    kind: str  # missing | enterprise | unselected
+    kind: str  # missing | enterprise | unselected | not-installable
     repo: str | None = None  # for "unselected": the pinned repo that has it
 
 
@@ -67,8 +67,11 @@ def check(sel: Selection, odoo_version: str, repo_names: set[str]) -> DepsReport
             report.missing.append(Missing(dep, who, "enterprise"))
             continue
         avail = _available_in_repo(sel, dep, repo_names)
+        found = sel.available.get(dep, [])
         if avail is not None:
             report.missing.append(Missing(dep, who, "unselected", avail.source))
+        elif found:
+            report.missing.append(Missing(dep, who, "not-installable", found[0].source))
         else:
             report.missing.append(Missing(dep, who, "missing"))
     report.core_used = sorted(core)

@@ -73,6 +73,19 @@ class CheckoutState:
         return bool(self.changes) or self.unpushed > 0
 
 
+def read_head(path: Path) -> str | None:
+    """The commit a checkout's HEAD points at, read from files (no git process).
+
+    oca.sync leaves HEAD detached, so .git/HEAD holds the sha itself; anything else
+    (a branch, a packed ref, a worktree) returns None and callers ask git.
+    """
+    try:
+        text = (path / ".git" / "HEAD").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if SHA.match(text) else None
+
+
 def state(path: Path) -> CheckoutState:
     """Where a checkout stands, in one git call (the no-op sync path runs this only)."""
     if not (path / ".git").exists():

@@ -16,7 +16,9 @@ from manifestoo_core.odoo_series import OdooSeries
 from ..core.config import StackConfig
 from ..core.errors import BadInput
 from ..core.lock import LockEntry
+from ..core.parallel import run_parallel
 from ..core.proc import redact
+from . import gitops
 from .manifests import Addon, BadManifest, discover
 
 CORE = "odoo-core"
@@ -42,6 +44,7 @@ class Selection:
     collisions: list[Collision] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     explicit: dict[str, str] = field(default_factory=dict)  # addon -> repo that named it
+    dirty: set[str] = field(default_factory=set)  # repos with local changes
 
 
 def _rel(cfg: StackConfig, path: Path) -> str:
@@ -133,6 +136,7 @@ def select(cfg: StackConfig, lock: Mapping[str, LockEntry] | None) -> Selection:
             continue
         sel.selected[name] = cands[0]
 
+    _local_changes(cfg, sel)
     prefix = cfg.odoo_version + "."
     for a in sel.selected.values():
         v = a.version
@@ -147,6 +151,26 @@ def select(cfg: StackConfig, lock: Mapping[str, LockEntry] | None) -> Selection:
     return sel
 
 
+def _local_changes(cfg: StackConfig, sel: Selection) -> None:
+    """Checkouts whose files differ from their locked commit: what gets flattened (and
+    maybe shipped in an image) is then not what stack.lock says."""
+    used = sorted({a.source for a in sel.selected.values()} & {r.name for r in cfg.repos})
+    states = run_parallel(
+        used, lambda n: gitops.state(cfg.external_path / n), 8, "checking", progress=False
+    )
+    for name, st in zip(used, states, strict=True):
+        if st.changes:
+            sel.dirty.add(name)
+            sel.problems.append(
+                Problem(
+                    "local-changes",
+                    f"{cfg.external_dir}/{name}",
+                    f"{len(st.changes)} local change(s): the flattened addons differ from the "
+                    "locked commit (commit, stash or `invoke oca.sync --force`)",
+                )
+            )
+
+
 def provenance(
     cfg: StackConfig, sel: Selection, lock: Mapping[str, LockEntry], monorepo_commit: str | None
 ) -> dict:
@@ -159,6 +183,8 @@ def provenance(
         if a.source in repos:
             e = lock[a.source]
             rec.update(source="repo", repo=a.source, url=redact(e.url), ref=e.ref, commit=e.commit)
+            if a.source in sel.dirty:
+                rec["local_changes"] = True
         else:
             rec.update(source="custom", repo=None, url=None, ref=None, commit=monorepo_commit)
         out[name] = rec

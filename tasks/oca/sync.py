@@ -13,7 +13,7 @@ from ..core.parallel import run_parallel
 from . import gitops
 
 # Actions, cheapest first. Only "fetch" touches the network.
-OK, OK_DIRTY, CHECKOUT, FETCH, REFUSE = "ok", "ok-local-changes", "checkout", "fetch", "refuse"
+OK, CHECKOUT, FETCH, REFUSE = "ok", "checkout", "fetch", "refuse"
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,12 @@ def plan_sync(
 
     def one(e: LockEntry) -> SyncStep:
         path = cfg.external_path / e.name
+        # Already there: nothing to do and nothing to ask git (local edits stay untouched;
+        # oca.flatten reports them, since they would end up in an image).
+        if gitops.read_head(path) == e.commit:
+            return SyncStep(e.name, path, e, OK)
         st = gitops.state(path)
         if st.head == e.commit:
-            if st.changes:
-                return SyncStep(e.name, path, e, OK_DIRTY, f"{len(st.changes)} local change(s)")
             return SyncStep(e.name, path, e, OK)
         if st.exists and st.head is None and not (path / ".git").exists():
             return SyncStep(e.name, path, e, REFUSE, "folder exists and is not a git checkout")
@@ -83,3 +85,15 @@ def execute(steps: list[SyncStep], force: bool, jobs: int) -> list[SyncStep]:
 
     run_parallel(todo, one, jobs, "syncing", name=lambda s: s.name)
     return todo
+
+
+def strays(cfg: StackConfig) -> list[Path]:
+    """Folders in external-src/ that no repo of stack.toml owns (left alone, reported)."""
+    try:
+        entries = list(cfg.external_path.iterdir())
+    except FileNotFoundError:
+        return []
+    names = {r.name for r in cfg.repos}
+    return sorted(
+        p for p in entries if p.is_dir() and not p.name.startswith(".") and p.name not in names
+    )

@@ -9,13 +9,19 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack(project, remotes):
-    _, queue = remotes("queue", {
-        "queue_job": {"depends": ["mail", "base_sparse_field"], "python": ["requests"]},
-        "queue_job_cron": {"depends": ["queue_job"]},
-    })
-    _, rep = remotes("reporting-engine", {
-        "report_xlsx": {"depends": ["web"], "python": ["xlsxwriter", "xlrd>=1.0"]},
-    })
+    _, queue = remotes(
+        "queue",
+        {
+            "queue_job": {"depends": ["mail", "base_sparse_field"], "python": ["requests"]},
+            "queue_job_cron": {"depends": ["queue_job"]},
+        },
+    )
+    _, rep = remotes(
+        "reporting-engine",
+        {
+            "report_xlsx": {"depends": ["web"], "python": ["xlsxwriter", "xlrd>=1.0"]},
+        },
+    )
 
     def write(queue_addons='["queue_job"]'):
         project.write_stack(f"""
@@ -28,6 +34,7 @@ def stack(project, remotes):
             url = "{rep.as_uri()}"
             addons = ["report_xlsx"]
         """)
+
     write()
     assert project.run("oca.pin").code == 0
     assert project.run("oca.sync").code == 0
@@ -36,8 +43,11 @@ def stack(project, remotes):
 
 def test_all_met_writes_sorted_requirements(stack):
     project, _ = stack
-    project.custom_addon("acme", depends=["queue_job", "report_xlsx", "account"],
-                         python=["requests>=2.31", "XlsxWriter"])
+    project.custom_addon(
+        "acme",
+        depends=["queue_job", "report_xlsx", "account"],
+        python=["requests>=2.31", "XlsxWriter"],
+    )
     r = project.run("oca.deps")
     assert r.code == 0, r.err
     req = (project.root / "build" / "requirements-addons.txt").read_text().splitlines()
@@ -53,8 +63,10 @@ def test_missing_dependency_names_who_needs_it_and_what_to_add(stack):
     project.custom_addon("acme", depends=["queue_job_cron", "nowhere_addon"])
     r = project.run("oca.deps")
     assert r.code == 1
-    assert ("queue_job_cron (needed by acme) is in repo queue but not selected: add "
-            "'queue_job_cron' to [repos.queue] addons") in r.err
+    assert (
+        "queue_job_cron (needed by acme) is in repo queue but not selected: add "
+        "'queue_job_cron' to [repos.queue] addons"
+    ) in r.err
     assert "nowhere_addon (needed by acme) is in no pinned repo and not in Odoo CE" in r.err
 
 
@@ -65,7 +77,9 @@ def test_enterprise_dependency_is_always_an_error(stack):
     assert r.code == 1
     data = json.loads(r.out)
     assert {m["addon"]: m["kind"] for m in data["missing"]} == {
-        "account_accountant": "enterprise", "helpdesk": "enterprise"}
+        "account_accountant": "enterprise",
+        "helpdesk": "enterprise",
+    }
     assert "is Odoo Enterprise: not allowed, CE only" in r.err
 
 

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -13,8 +12,17 @@ pytestmark = pytest.mark.integration
 
 def test_example_job_offline(tmp_path):
     work = tmp_path / "example"
-    cmd = [sys.executable, "-m", "invoke", "-r", str(ROOT), "example", "--offline",
-           "--workdir", str(work)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "invoke",
+        "-r",
+        str(ROOT),
+        "example",
+        "--offline",
+        "--workdir",
+        str(work),
+    ]
     cp = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert cp.returncode == 0, cp.stdout + cp.stderr
     addons = work / "build" / "addons"

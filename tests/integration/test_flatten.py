@@ -15,10 +15,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack(project, remotes):
-    _, web = remotes("web", {
-        "web_a": {}, "web_b": {"version": "18.0.1.0.0"}, "web_old": {"installable": False},
-        "web_unused": {},
-    })
+    _, web = remotes(
+        "web",
+        {
+            "web_a": {},
+            "web_b": {"version": "18.0.1.0.0"},
+            "web_old": {"installable": False},
+            "web_unused": {},
+        },
+    )
     _, tools = remotes("server-tools", {"auditlog": {}, "common": {}})
     project.custom_addon("acme", depends=["web_a", "auditlog"])
 
@@ -36,6 +41,7 @@ def stack(project, remotes):
             url = "{tools.as_uri()}"
             addons = {tools_addons}
         """)
+
     write()
     assert project.run("oca.pin").code == 0
     assert project.run("oca.sync").code == 0
@@ -48,7 +54,13 @@ def test_symlink_flatten_with_provenance(stack):
     assert r.code == 0, r.err
     dest = project.root / "build" / "addons"
     assert sorted(p.name for p in dest.iterdir()) == [
-        ".provenance.json", "acme", "auditlog", "common", "web_a", "web_b"]
+        ".provenance.json",
+        "acme",
+        "auditlog",
+        "common",
+        "web_a",
+        "web_b",
+    ]
     assert (dest / "web_a").is_symlink()
     assert not os.path.isabs(os.readlink(dest / "web_a"))
     assert (dest / "web_a" / "__manifest__.py").is_file()

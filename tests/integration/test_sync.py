@@ -84,9 +84,13 @@ def test_dirty_checkout_is_refused_then_forced(synced):
     old = head(ext)
     (ext / "web_a" / "__init__.py").write_text("# my local edit\n")
     (ext / "scratch.txt").write_text("untracked\n")
-    # At the locked commit: left alone, with a warning.
+    # At the locked commit: left alone; flatten reports it (it would reach an image).
     r = project.run("oca.sync")
-    assert r.code == 0 and "web: at the locked commit with 2 local change(s)" in r.err
+    assert r.code == 0 and (ext / "scratch.txt").exists()
+    r = project.run("oca.flatten", "--strict")
+    assert r.code == 1 and "external-src/web: 2 local change(s)" in r.err
+    prov = (project.root / "build" / "addons" / ".provenance.json").read_text()
+    assert '"local_changes": true' in prov
     web.write("web_a/n.py", "n\n")
     new = web.commit("new")
     web.bare(web_bare)
@@ -174,3 +178,20 @@ def test_sync_without_lock_says_run_pin(project, remotes):
     project.write_stack(f'[odoo]\nversion = "19.0"\n[repos.web]\nurl = "{bare.as_uri()}"\n')
     r = project.run("oca.sync")
     assert r.code == 2 and "invoke oca.pin" in r.err
+
+
+def test_checkout_of_a_removed_repo_is_reported_not_deleted(synced):
+    project, (_, web_bare), _ = synced
+    project.write_stack(f"""
+        [odoo]
+        version = "19.0"
+        [repos.web]
+        url = "{web_bare.as_uri()}"
+        addons = ["*"]
+    """)
+    assert project.run("oca.pin").code == 0
+    assert "queue" not in project.lock.read_text()
+    r = project.run("oca.sync")
+    assert r.code == 0
+    assert "external-src/queue is not a repo of stack.toml; left as is" in r.err
+    assert (project.root / "external-src" / "queue" / "queue_job").is_dir()

@@ -85,3 +85,12 @@ def test_conflicting_specifiers_are_reported():
 def test_invalid_requirement_is_reported():
     rep = check(selection([addon("a", "addons", python=["not a req!!"])]), "18.0", set())
     assert rep.invalid and rep.invalid[0].startswith("a: ")
+
+
+def test_dependency_on_a_not_installable_addon_says_so():
+    sel = selection(
+        [addon("mine", "addons", ["old_one"])],
+        available=[addon("old_one", "web", installable=False)],
+    )
+    (m,) = check(sel, "19.0", {"web"}).missing
+    assert (m.addon, m.kind, m.repo) == ("old_one", "not-installable", "web")
