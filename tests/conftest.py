@@ -163,3 +163,88 @@ def git_daemon(tmp_path: Path):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+class _GitHTTP:
+    """Smart-HTTP git server (git http-backend as CGI) on 127.0.0.1 with Basic auth."""
+
+    def __init__(self, base: Path, user: str, password: str):
+        import base64
+        import http.server
+        import threading
+
+        token = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        exec_path = subprocess.run(
+            ["git", "--exec-path"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        backend = str(Path(exec_path) / "git-http-backend")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):  # keep test output clean
+                pass
+
+            def _serve(self):
+                if self.headers.get("Authorization") != token:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.end_headers()
+                    return
+                path, _, query = self.path.partition("?")
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                env = {
+                    "GIT_PROJECT_ROOT": str(base),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "REQUEST_METHOD": self.command,
+                    "REMOTE_USER": user,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                    "PATH": os.environ["PATH"],
+                }
+                cp = subprocess.run(
+                    [backend], input=body, env=env, capture_output=True, check=False
+                )
+                head, _, payload = cp.stdout.partition(b"\r\n\r\n")
+                status = 200
+                headers = []
+                for line in head.decode().split("\r\n"):
+                    k, _, v = line.partition(":")
+                    if k.lower() == "status":
+                        status = int(v.strip().split()[0])
+                    elif k:
+                        headers.append((k, v.strip()))
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _serve
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def git_http(tmp_path: Path):
+    """Yields a function (user, password) -> base URL of an authenticated git HTTP server."""
+    servers = []
+
+    def start(user: str, password: str) -> str:
+        (tmp_path / "remotes").mkdir(exist_ok=True)
+        s = _GitHTTP(tmp_path / "remotes", user, password)
+        servers.append(s)
+        return s.url
+
+    yield start
+    for s in servers:
+        s.close()

@@ -195,3 +195,33 @@ def test_checkout_of_a_removed_repo_is_reported_not_deleted(synced):
     assert r.code == 0
     assert "external-src/queue is not a repo of stack.toml; left as is" in r.err
     assert (project.root / "external-src" / "queue" / "queue_job").is_dir()
+
+
+def test_credentials_from_git_credential_helper_over_http(project, remotes, git_http, tmp_path):
+    remotes("private", {"acme_private": {}})
+    base = git_http("deploy", "s3cr3t-t0ken")
+    home = tmp_path / "home"
+    home.mkdir()
+    host = base.removeprefix("http://")
+    (home / ".git-credentials").write_text(f"http://deploy:s3cr3t-t0ken@{host}\n")
+    (home / ".gitconfig").write_text("[credential]\n\thelper = store\n")
+    project.write_stack(f"""
+        [odoo]
+        version = "19.0"
+        [repos.private]
+        url = "{base}/private.git"
+        addons = ["acme_private"]
+    """)
+    # Without credentials: a clear error, no hanging prompt, nothing written.
+    project.env["HOME"] = str(tmp_path / "nohome")
+    r = project.run("oca.pin")
+    assert r.code == 2 and "repo private: cannot list refs of" in r.err
+    assert not project.lock.exists()
+    # With git's credential helper: works, and the secret never shows.
+    project.env["HOME"] = str(home)
+    r = project.run("oca.pin")
+    assert r.code == 0, r.err
+    r2 = project.run("oca.sync")
+    assert r2.code == 0, r2.err
+    assert (project.root / "external-src" / "private" / "acme_private").is_dir()
+    assert "s3cr3t" not in r.out + r.err + r2.out + r2.err + project.lock.read_text()
