@@ -25,6 +25,7 @@ ALL = "*"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ADDON = re.compile(r"^[A-Za-z0-9_]+$")
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]*:[^/@]+@", re.IGNORECASE)
 
 # A leaf is a checker(value) -> error text or None; a dict is a table; "*" matches any key.
 Checker = Callable[[Any], str | None]
@@ -226,6 +227,12 @@ def _build(root: Path, data: dict[str, Any], path: Path) -> StackConfig:
             raise BadInput(
                 f"{path}: [repos.{name}] is not a usable folder name",
                 hint="use letters, digits, '.', '_' and '-' (it becomes external-src/<name>)",
+            )
+        if _URL_PASSWORD.match(spec["url"]):
+            raise BadInput(
+                f"{path}: [repos.{name}] url carries a password or token",
+                hint="stack.toml is committed: keep secrets in git's credential helper "
+                "(or url.<base>.insteadOf in ~/.gitconfig), not in the URL",
             )
         wanted = tuple(spec.get("addons", []))
         for a in wanted:

@@ -72,3 +72,12 @@ def test_bad_values_are_named(snippet, expected):
 def test_prefer_accepts_repo_or_path():
     cfg = parse(ROOT, SMALL + '\n[addons.prefer]\nauditlog = "server-tools"\nx = "addons"\n')
     assert cfg.prefer == {"auditlog": "server-tools", "x": "addons"}
+
+
+def test_password_in_url_is_refused_without_echoing_it():
+    text = SMALL.replace("https://github.com/OCA/", "https://bot:ghp_SECRET@github.com/OCA/")
+    with pytest.raises(BadInput) as e:
+        parse(ROOT, text)
+    assert "carries a password or token" in e.value.message
+    assert "ghp_SECRET" not in e.value.message + (e.value.hint or "")
+    parse(ROOT, SMALL.replace("https://github.com/", "ssh://git@github.com/"))  # user only: fine
