@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
@@ -35,7 +36,7 @@ def run_parallel(
 
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(items)))) as pool:
         futs = {pool.submit(fn, it): i for i, it in enumerate(items)}
-        if progress and len(items) > 1:
+        if progress and len(items) > 1 and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             from .console import err

@@ -148,7 +148,11 @@ def sync(c, jobs=DEFAULT_JOBS, force=False, repo=None, json=False, dry_run=False
         s.execute(steps, force, _jobs(jobs))
     for extra in s.strays(cfg):
         warn(f"{extra} is not a repo of stack.toml; left as is (delete it if unused)")
-    rows = [(st.name, _short(st.entry.commit), st.action, st.detail) for st in steps]
+    done = {s.OK: "ok", s.CHECKOUT: "checked out", s.FETCH: "fetched"}
+    rows = [
+        (st.name, _short(st.entry.commit), st.action if dry_run else done[st.action], st.detail)
+        for st in steps
+    ]
     _table(["repo", "commit", "action" if dry_run else "done", "note"], rows, json, key="repos")
 
 
