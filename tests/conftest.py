@@ -248,3 +248,68 @@ def git_http(tmp_path: Path):
     yield start
     for s in servers:
         s.close()
+
+
+@pytest.fixture
+def sshd(tmp_path: Path):
+    """OpenSSH sshd on 127.0.0.1 (key-only auth) as a stand-in git host.
+
+    Yields (ssh_config_path, host_alias): the client side is a plain ssh config file, so tests
+    reach it through git's own `core.sshCommand`, as a user would.
+    """
+    sshd_bin = shutil.which("sshd") or "/usr/sbin/sshd"
+    need(
+        Path(sshd_bin).exists() and os.geteuid() == 0,
+        "OpenSSH sshd (run as root)",
+        "apt-get install openssh-server",
+    )
+    d = tmp_path / "ssh"
+    d.mkdir()
+    for key in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True
+        )
+    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+    port = free_port()
+    (d / "sshd_config").write_text(f"""
+ListenAddress 127.0.0.1
+Port {port}
+HostKey {d / "host_key"}
+PidFile {d / "sshd.pid"}
+AuthorizedKeysFile {d / "authorized_keys"}
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+LogLevel ERROR
+""")
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout.strip()
+    (d / "known_hosts").write_text(f"[127.0.0.1]:{port} {(d / 'host_key.pub').read_text()}")
+    (d / "ssh_config").write_text(f"""
+Host stack-git
+  HostName 127.0.0.1
+  Port {port}
+  User {user}
+  IdentityFile {d / "client_key"}
+  IdentitiesOnly yes
+  UserKnownHostsFile {d / "known_hosts"}
+  StrictHostKeyChecking yes
+  BatchMode yes
+""")
+    proc = subprocess.Popen(
+        [sshd_bin, "-D", "-e", "-f", str(d / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_port(port, proc)
+        yield d / "ssh_config", "stack-git"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

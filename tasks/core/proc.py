@@ -42,7 +42,6 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     # Never block on an interactive password prompt (parallel jobs, CI); credential
     # helpers and git's own configuration still apply.
     env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     if extra:
         env.update(extra)
     return env
@@ -63,6 +62,11 @@ def run(
             text=True,
             timeout=timeout,
             check=False,
+            # No stdin and no controlling terminal: ssh cannot stop a parallel run to ask for a
+            # passphrase or a host key; it fails and we report it. (run() kills the child on
+            # Ctrl-C, so it does not outlive us.)
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except subprocess.TimeoutExpired:
         return Result(tuple(args), 124, "", f"fatal: timed out after {timeout:.0f}s")

@@ -225,3 +225,52 @@ def test_credentials_from_git_credential_helper_over_http(project, remotes, git_
     assert r2.code == 0, r2.err
     assert (project.root / "external-src" / "private" / "acme_private").is_dir()
     assert "s3cr3t" not in r.out + r.err + r2.out + r2.err + project.lock.read_text()
+
+
+def test_ssh_url_through_gits_own_ssh_command(project, remotes, sshd, tmp_path):
+    ssh_config, host = sshd
+    _, bare = remotes("web", {"web_a": {}})
+    home = tmp_path / "home-ssh"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {ssh_config}\n")
+    project.env["HOME"] = str(home)
+    project.write_stack(f"""
+        [odoo]
+        version = "19.0"
+        [repos.web]
+        url = "ssh://{host}{bare}"
+        addons = ["web_a"]
+        [repos.web-scp]
+        url = "{host}:{bare}"
+        addons = ["*"]
+    """)
+    r = project.run("oca.pin")
+    assert r.code == 0, r.err
+    r = project.run("oca.sync")
+    assert r.code == 0, r.err
+    assert (project.root / "external-src" / "web" / "web_a").is_dir()
+    assert (project.root / "external-src" / "web-scp" / "web_a").is_dir()
+
+
+def test_unknown_ssh_host_key_fails_fast_not_prompting(project, remotes, sshd, tmp_path):
+    ssh_config, host = sshd
+    _, bare = remotes("web", {"web_a": {}})
+    strict = tmp_path / "strict_config"
+    strict.write_text(
+        ssh_config.read_text()
+        .replace("UserKnownHostsFile", "UserKnownHostsFile /dev/null #")
+        .replace("BatchMode yes", "")
+        .replace("StrictHostKeyChecking yes", "StrictHostKeyChecking ask")
+    )
+    home = tmp_path / "home-strict"
+    home.mkdir()
+    (home / ".gitconfig").write_text(f"[core]\n\tsshCommand = ssh -F {strict}\n")
+    project.env["HOME"] = str(home)
+    project.write_stack(f"""
+        [odoo]
+        version = "19.0"
+        [repos.web]
+        url = "ssh://{host}{bare}"
+    """)
+    r = project.run("oca.pin")
+    assert r.code == 2 and "repo web: cannot list refs of" in r.err
