@@ -64,6 +64,11 @@ def select(cfg: StackConfig, lock: Mapping[str, LockEntry] | None) -> Selection:
             sel.problems.append(Problem("bad-manifest", _rel(cfg, b.path), b.reason))
 
     for p in cfg.addon_paths:
+        if not (cfg.root / p).is_dir():
+            raise BadInput(
+                f"[addons] paths: {p!r} is not a folder in {cfg.root}",
+                hint="create it, or remove it from [addons] paths in stack.toml",
+            )
         found, bad = discover(cfg.root / p, p)
         note_bad(bad)
         for a in found.values():

@@ -155,3 +155,9 @@ def test_flatten_before_sync_says_what_to_run(project, remotes):
     assert project.run("oca.pin").code == 0
     r = project.run("oca.flatten")
     assert r.code == 2 and "invoke oca.sync" in r.err
+
+
+def test_missing_custom_addons_path_is_bad_input(project, remotes):
+    project.write_stack('[odoo]\nversion = "19.0"\n[addons]\npaths = ["addons", "our-addons"]\n')
+    r = project.run("oca.flatten")
+    assert r.code == 2 and "[addons] paths: 'our-addons' is not a folder" in r.err
