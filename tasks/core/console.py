@@ -73,3 +73,26 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise Exit(code=e.exit_code) from None
 
     return wrapper
+
+
+class step:
+    """Announce a long step on stderr and how long it took."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self.seconds = 0.0
+
+    def __enter__(self) -> step:
+        import time
+
+        self._t = time.monotonic()
+        sys.stderr.write(f"{_label('-->', '36')} {self.what} ...\n")
+        sys.stderr.flush()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import time
+
+        self.seconds = time.monotonic() - self._t
+        if exc_type is None:
+            sys.stderr.write(f"    done in {self.seconds:.1f}s\n")

@@ -1,0 +1,245 @@
+"""db.restore and db.verify: a set back into a (new) database and filestore."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..core.console import step
+from ..core.envconfig import EnvSpec
+from ..core.errors import BadInput, CheckFailed
+from ..core.secrets import Secrets
+from . import filestore, pg
+from .backup import backup_dir, conn_for
+from .sets import FILESTORE, MANIFEST, check_artifacts, load_manifest, parse_id
+
+
+@dataclass
+class Fetched:
+    set_id: str
+    path: Path
+    manifest: dict
+    temporary: bool = False
+
+    def cleanup(self) -> None:
+        if self.temporary:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None) -> Fetched:
+    """The set from the local backup dir, else from S3 into a temp folder; checksums checked."""
+    from .catalog import catalog
+
+    sets = catalog(env, secrets)
+    if not sets:
+        raise BadInput(f"no backups for env {env.name}", hint=f"invoke db.backup --env {env.name}")
+    if set_id is None:
+        usable = [s for s in sets if not s.damaged]
+        if not usable:
+            raise CheckFailed(
+                f"every backup of env {env.name} is damaged",
+                hint=f"see: invoke db.list --env {env.name}",
+            )
+        info = usable[-1]
+    else:
+        info = next((s for s in sets if s.id == set_id), None)
+        if info is None:
+            raise BadInput(
+                f"backup {set_id!r} not found for env {env.name}",
+                hint=f"see: invoke db.list --env {env.name}",
+            )
+    local = backup_dir(env) / info.id
+    if "local" in info.locations:
+        manifest = load_manifest(local / MANIFEST)
+        with step(f"checking sha256 of {info.id}"):
+            check_artifacts(local, manifest)
+        return Fetched(info.id, local, manifest)
+    from .s3store import S3Store
+
+    store = S3Store(env.backup.s3, secrets)  # type: ignore[union-attr]
+    tmp = Path(tempfile.mkdtemp(prefix=f".fetch-{info.id}-", dir=_scratch_parent(env)))
+    try:
+        with step(f"downloading {info.id} from {store.where}"):
+            manifest = store.download_set(info.id, tmp)
+        with step(f"checking sha256 of {info.id}"):
+            check_artifacts(tmp, manifest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Fetched(info.id, tmp, manifest, temporary=True)
+
+
+def _scratch_parent(env: EnvSpec) -> Path:
+    p = backup_dir(env)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def database_exists(admin, name: str) -> bool:
+    with admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        return cur.fetchone() is not None
+
+
+def drop_database(admin, name: str) -> None:
+    from psycopg import sql
+
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def create_database(admin, name: str) -> None:
+    from psycopg import sql
+
+    with admin.cursor() as cur:
+        cur.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
+                sql.Identifier(name)
+            )
+        )
+
+
+def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> None:
+    conn = conn_for(env, secrets).with_db(target)
+    with pg.connect(conn.with_db("postgres")) as admin, admin.cursor() as cur:
+        server = pg.server_major(cur)
+    restore_bin, _ = pg.find_tool("pg_restore", server)
+    jobs = env.backup.jobs if env.backup else 2
+    with step(f"pg_restore -j {jobs} into {target}"):
+        res = pg.run_tool(
+            [
+                restore_bin,
+                f"--jobs={jobs}",
+                "--no-owner",
+                "--no-privileges",
+                "--exit-on-error",
+                f"--dbname={target}",
+                str(fetched.path / "db"),
+            ],
+            conn,
+        )
+    if not res.ok:
+        raise CheckFailed(f"pg_restore into {target} failed: {res.last_error_line()}")
+
+
+def filestore_for(env: EnvSpec, dbname: str) -> Path:
+    """Odoo keeps <data_dir>/filestore/<db>: a restored copy goes beside the original."""
+    if env.filestore is None:
+        raise BadInput(f"stack.toml: [env.{env.name}.filestore] path is missing")
+    return env.filestore.parent / dbname
+
+
+def place_filestore(fetched: Fetched, dest: Path, force: bool) -> filestore.TreeStats:
+    if dest.exists() and any(dest.iterdir()) and not force:
+        raise BadInput(
+            f"filestore {dest} exists and is not empty",
+            hint="restore --as another name, or --force",
+        )
+    tmp = dest.parent / f".{dest.name}.restore-{int(time.time())}"
+    try:
+        with step(f"extracting filestore into {dest}"):
+            stats = filestore.extract(fetched.path / FILESTORE, tmp)
+        if dest.exists():
+            shutil.rmtree(dest)
+        tmp.rename(dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return stats
+
+
+@dataclass
+class RestoreResult:
+    set_id: str
+    database: str
+    filestore: Path | None
+    safety_backup: str | None = None
+    seconds: float = 0.0
+    neutralized: list[str] = field(default_factory=list)
+
+
+def restore(
+    env: EnvSpec,
+    secrets: Secrets,
+    set_id: str | None,
+    as_name: str | None,
+    force: bool,
+    neutralize: bool,
+) -> RestoreResult:
+    from .backup import create
+    from .neutralize import neutralize as do_neutralize
+
+    t0 = time.monotonic()
+    target = as_name or env.db.name
+    conn = conn_for(env, secrets)
+    with pg.connect(conn.with_db("postgres")) as admin:
+        exists = database_exists(admin, target)
+    if exists and not force:
+        raise BadInput(
+            f"database {target!r} already exists on {env.db.host}",
+            hint="restore with --as NEWNAME, or --force to replace it (a safety "
+            "backup is taken first)",
+        )
+    fs_dest = filestore_for(env, target) if env.filestore is not None else None
+    if fs_dest and fs_dest.exists() and any(fs_dest.iterdir()) and not force:
+        raise BadInput(
+            f"filestore {fs_dest} exists and is not empty",
+            hint="restore --as another name, or --force",
+        )
+    fetched = fetch(env, secrets, set_id)
+    try:
+        admin = pg.connect(conn.with_db("postgres"))
+        try:
+            safety = None
+            if database_exists(admin, target):
+                if target == env.db.name:
+                    safety = create(env, secrets, label=f"pre-restore-{target}").id
+                else:
+                    safety = _safety_backup_of(env, secrets, target)
+                drop_database(admin, target)
+            create_database(admin, target)
+        finally:
+            admin.close()
+        try:
+            pg_restore(env, secrets, fetched, target)
+        except BaseException:
+            with pg.connect(conn.with_db("postgres")) as admin2:
+                drop_database(admin2, target)
+            raise
+        if fs_dest is not None:
+            place_filestore(fetched, fs_dest, force=True)  # checked above
+        done = []
+        if neutralize:
+            with pg.connect(conn.with_db(target)) as db:
+                done = do_neutralize(db, source=f"{env.name}/{fetched.set_id}")
+        return RestoreResult(fetched.set_id, target, fs_dest, safety, time.monotonic() - t0, done)
+    finally:
+        fetched.cleanup()
+
+
+def _safety_backup_of(env: EnvSpec, secrets: Secrets, dbname: str) -> str:
+    """Back up another database of the same server/filestore root before replacing it."""
+    from dataclasses import replace
+
+    from .backup import create
+
+    other = replace(
+        env,
+        db=replace(env.db, name=dbname),
+        filestore=filestore_for(env, dbname) if env.filestore else None,
+    )
+    return create(other, secrets, label=f"pre-restore-{dbname}").id
+
+
+def age_of(set_id: str) -> float:
+    parsed = parse_id(set_id)
+    return (datetime.now(UTC) - parsed[0]).total_seconds() if parsed else float("nan")

@@ -1,0 +1,191 @@
+"""S3-compatible offsite storage (DigitalOcean Spaces in production) through boto3."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ..core.envconfig import S3Spec
+from ..core.errors import BadInput, CheckFailed
+from ..core.secrets import Secrets
+from .sets import MANIFEST, VERIFIED, SetInfo, parse_id
+
+PART = 64 * 1024 * 1024  # multipart threshold and part size
+
+
+def expected_etag(path: Path, part: int = PART) -> str:
+    """The ETag an S3 server reports for this file uploaded with our part size."""
+    size = path.stat().st_size
+    digests = []
+    with path.open("rb") as fh:
+        while chunk := fh.read(part):
+            digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
+    if size < part:
+        return (digests[0] if digests else hashlib.md5(b"", usedforsecurity=False).digest()).hex()
+    return hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest() + f"-{len(digests)}"
+
+
+class S3Store:
+    def __init__(self, spec: S3Spec, secrets: Secrets):
+        import boto3
+        from botocore.config import Config
+
+        key = secrets.require("S3_ACCESS_KEY_ID", "offsite backups to S3")
+        secret = secrets.require("S3_SECRET_ACCESS_KEY", "offsite backups to S3")
+        self.spec = spec
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=spec.endpoint,
+            region_name=spec.region or "us-east-1",
+            aws_access_key_id=key.reveal(),
+            aws_secret_access_key=secret.reveal(),
+            config=Config(
+                connect_timeout=10,
+                read_timeout=120,
+                retries={"max_attempts": 3, "mode": "standard"},
+                # Checksums are ours (sha256 in the manifest, ETag after upload); not every
+                # S3-compatible server accepts the newer flexible-checksum headers.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        from boto3.s3.transfer import TransferConfig
+
+        self.transfer = TransferConfig(
+            multipart_threshold=PART, multipart_chunksize=PART, max_concurrency=4
+        )
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.spec.bucket}/{self.spec.prefix}".rstrip("/")
+
+    def key(self, set_id: str, rel: str = "") -> str:
+        parts = [p for p in (self.spec.prefix, set_id, rel) if p]
+        return "/".join(parts)
+
+    def _fail(self, what: str, e: Exception) -> CheckFailed:
+        return CheckFailed(
+            f"{what} ({self.where}): {type(e).__name__}: {e}",
+            hint="check the S3 endpoint and credentials; re-run to retry",
+        )
+
+    def _objects(self, prefix: str):
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.spec.bucket, Prefix=prefix
+        )
+        for page in pages:
+            yield from page.get("Contents", [])
+
+    def list_sets(self) -> list[SetInfo]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        base = self.key("") + "/" if self.spec.prefix else ""
+        sizes: dict[str, int] = {}
+        complete: set[str] = set()
+        verified: set[str] = set()
+        try:
+            for obj in self._objects(base):
+                rel = obj["Key"][len(base) :]
+                set_id, _, name = rel.partition("/")
+                if not parse_id(set_id):
+                    continue
+                sizes[set_id] = sizes.get(set_id, 0) + obj["Size"]
+                if name == MANIFEST:
+                    complete.add(set_id)
+                elif name == VERIFIED:
+                    verified.add(set_id)
+        except (BotoCoreError, ClientError) as e:
+            raise self._fail("cannot list backups", e) from None
+        out = []
+        for set_id in sorted(complete):
+            when, label = parse_id(set_id)  # type: ignore[misc]
+            info = SetInfo(set_id, when, label, sizes[set_id], None, ["s3"])
+            if set_id in verified:
+                info.verified = self.get_json(set_id, VERIFIED)
+            out.append(info)
+        return out
+
+    def get_json(self, set_id: str, rel: str) -> dict | None:
+        try:
+            body = self.client.get_object(Bucket=self.spec.bucket, Key=self.key(set_id, rel))
+            return json.loads(body["Body"].read())
+        except Exception:
+            return None
+
+    def upload_file(self, path: Path, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(str(path), self.spec.bucket, key, Config=self.transfer)
+            etag = self.client.head_object(Bucket=self.spec.bucket, Key=key)["ETag"].strip('"')
+        except (BotoCoreError, ClientError) as e:
+            raise self._fail(f"upload of {path.name} failed", e) from None
+        if etag != expected_etag(path):
+            raise CheckFailed(
+                f"upload of {path} to {key}: checksum differs after upload",
+                hint="re-run to upload it again",
+            )
+
+    def upload_set(self, set_dir: Path, manifest: dict) -> None:
+        """Artifacts first, manifest last: until the manifest lands the set is not listed."""
+        for a in manifest["artifacts"]:
+            self.upload_file(set_dir / a["path"], self.key(set_dir.name, a["path"]))
+        if (set_dir / VERIFIED).is_file():
+            self.upload_file(set_dir / VERIFIED, self.key(set_dir.name, VERIFIED))
+        self.upload_file(set_dir / MANIFEST, self.key(set_dir.name, MANIFEST))
+
+    def put_json(self, set_id: str, rel: str, data: dict) -> None:
+        self.client.put_object(
+            Bucket=self.spec.bucket,
+            Key=self.key(set_id, rel),
+            Body=json.dumps(data, indent=2).encode(),
+        )
+
+    def download_set(self, set_id: str, dest: Path) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .sets import load_manifest
+
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            self.client.download_file(
+                self.spec.bucket, self.key(set_id, MANIFEST), str(dest / MANIFEST)
+            )
+        except ClientError as e:
+            raise BadInput(
+                f"backup {set_id} not found in {self.where} ({e})",
+                hint="see: invoke db.list --env <env>",
+            ) from None
+        manifest = load_manifest(dest / MANIFEST)
+        try:
+            for a in manifest["artifacts"]:
+                target = dest / a["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.client.download_file(
+                    self.spec.bucket, self.key(set_id, a["path"]), str(target), Config=self.transfer
+                )
+        except (BotoCoreError, ClientError) as e:
+            raise self._fail(f"download of {set_id} failed", e) from None
+        return manifest
+
+    def delete_set(self, set_id: str) -> None:
+        # The manifest goes first, so a half-deleted set is no longer listed as complete.
+        self.client.delete_object(Bucket=self.spec.bucket, Key=self.key(set_id, MANIFEST))
+        keys = [{"Key": o["Key"]} for o in self._objects(self.key(set_id) + "/")]
+        for i in range(0, len(keys), 1000):
+            self.client.delete_objects(
+                Bucket=self.spec.bucket, Delete={"Objects": keys[i : i + 1000], "Quiet": True}
+            )
+
+    def check_bucket(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.head_bucket(Bucket=self.spec.bucket)
+        except (BotoCoreError, ClientError) as e:
+            raise BadInput(
+                f"S3 bucket {self.spec.bucket!r} at {self.spec.endpoint or 'AWS'} "
+                f"is not usable: {e}",
+                hint="check [env.<name>.backup] s3 and the S3_* keys in .env",
+            ) from None

@@ -1,0 +1,133 @@
+"""db.backup / restore / verify / list against a real PostgreSQL server."""
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def backup(env, *args):
+    r = env.project.run("db.backup", "--env", "local", "--json", *args)
+    assert r.code == 0, r.err
+    return json.loads(r.out)
+
+
+def test_backup_set_has_manifest_checksums_and_counts(odoo_env):
+    out = backup(odoo_env, "--label", "first")
+    set_dir = odoo_env.backups / out["id"]
+    assert out["id"].endswith("-first")
+    man = json.loads((set_dir / "manifest.json").read_text())
+    assert man["database"] == odoo_env.dbname and man["odoo_version"] == "19.0.1.0.0"
+    assert man["modules"]["queue_job"] == "19.0.1.0.0" and "hr" not in man["modules"]
+    assert man["tables"]["public.account_move_line"] == 2000
+    assert man["filestore"] == {
+        "path": str(odoo_env.filestore),
+        "files": odoo_env.files,
+        "bytes": odoo_env.bytes,
+    }
+    assert man["server_major"] >= 15 and man["pg_dump"]["major"] >= man["server_major"]
+    paths = {a["path"] for a in man["artifacts"]}
+    assert "filestore.tar.zst" in paths and "db/toc.dat" in paths
+    assert all(len(a["sha256"]) == 64 for a in man["artifacts"])
+    assert not [p for p in odoo_env.backups.iterdir() if p.name.startswith(".")]
+
+
+def test_restore_as_new_name_with_filestore_and_neutralize(odoo_env):
+    out = backup(odoo_env)
+    r = odoo_env.project.run(
+        "db.restore", "--env", "local", "--as", odoo_env.dbname + "_staging", "--neutralize"
+    )
+    assert r.code == 0, r.err
+    new = odoo_env.dbname + "_staging"
+    assert odoo_env.sql("SELECT count(*) FROM account_move_line", new) == [(2000,)]
+    fs = odoo_env.filestore.parent / new
+    assert sum(1 for p in fs.rglob("*") if p.is_file()) == odoo_env.files
+    assert odoo_env.sql("SELECT bool_or(active) FROM ir_mail_server", new) == [(False,)]
+    assert odoo_env.sql("SELECT name FROM ir_cron WHERE active", new) == [("autovacuum_job",)]
+    assert odoo_env.sql(
+        "SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized'", new
+    ) == [("True",)]
+    marker = odoo_env.sql(
+        "SELECT value FROM ir_config_parameter WHERE key = 'odoo_stack.copy_of'", new
+    )[0][0]
+    assert marker.startswith(f"COPY of local/{out['id']}")
+    # the source stays untouched
+    assert odoo_env.sql("SELECT bool_and(active) FROM ir_mail_server") == [(True,)]
+
+
+def test_restore_onto_existing_database_needs_force_and_takes_safety_backup(odoo_env):
+    first = backup(odoo_env)["id"]
+    odoo_env.sql("DELETE FROM mail_message WHERE id > 100")
+    r = odoo_env.project.run("db.restore", "--env", "local", "--backup", first)
+    assert r.code == 2 and "already exists" in r.err and "--force" in r.err
+    assert odoo_env.sql("SELECT count(*) FROM mail_message") == [(100,)]
+    r = odoo_env.project.run("db.restore", "--env", "local", "--backup", first, "--force", "--json")
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["safety_backup"] and out["safety_backup"].endswith("pre-restore-" + odoo_env.dbname)
+    assert odoo_env.sql("SELECT count(*) FROM mail_message") == [(500,)]
+    safety = json.loads((odoo_env.backups / out["safety_backup"] / "manifest.json").read_text())
+    assert safety["tables"]["public.mail_message"] == 100
+
+
+def test_verify_measures_rto_rpo_and_marks_verified(odoo_env):
+    out = backup(odoo_env)
+    r = odoo_env.project.run("db.verify", "--env", "local", "--json")
+    assert r.code == 0, r.err
+    v = json.loads(r.out)
+    assert v["ok"] and v["id"] == out["id"] and v["rto_seconds"] > 0 and v["rpo_seconds"] >= 0
+    assert v["filestore_files"] == odoo_env.files
+    assert (odoo_env.backups / out["id"] / "verified.json").is_file()
+    dbs = odoo_env.sql(
+        "SELECT datname FROM pg_database WHERE datname LIKE %s",
+        None,
+        (odoo_env.dbname + "_verify%",),
+    )
+    assert dbs == []  # scratch database dropped
+    r = odoo_env.project.run("db.list", "--env", "local", "--json")
+    (listed,) = json.loads(r.out)["backups"]
+    assert listed["verified"]["ok"] and listed["locations"] == ["local"]
+
+
+def test_flipped_byte_fails_verify_naming_the_file(odoo_env):
+    out = backup(odoo_env)
+    victim = odoo_env.backups / out["id"] / "filestore.tar.zst"
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 1 and "filestore.tar.zst: sha256 mismatch" in r.err
+
+
+def test_truncated_manifest_is_not_listed_and_fails_restore(odoo_env):
+    out = backup(odoo_env)
+    man = odoo_env.backups / out["id"] / "manifest.json"
+    man.write_text(man.read_text()[:100])
+    r = odoo_env.project.run("db.verify", "--env", "local", "--backup", out["id"])
+    assert r.code == 1 and "manifest.json: unreadable manifest" in r.err
+    r = odoo_env.project.run("db.list", "--env", "local")
+    assert "DAMAGED: unreadable manifest" in r.out
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", "x_" + odoo_env.dbname)
+    assert r.code == 1 and "every backup of env local is damaged" in r.err
+
+
+def test_wrong_password_and_unreachable_server(odoo_env):
+    (odoo_env.project.root / ".env.local").write_text("DB_PASSWORD=wrong\n")
+    r = odoo_env.project.run("db.backup", "--env", "local")
+    assert r.code == 2 and "password authentication failed" in r.err
+    assert "wrong" not in r.err
+    stack = (odoo_env.project.root / "stack.toml").read_text()
+    (odoo_env.project.root / "stack.toml").write_text(
+        stack.replace(f"port = {odoo_env.server.port}", "port = 1")
+    )
+    r = odoo_env.project.run("db.backup", "--env", "local")
+    assert r.code == 2 and "cannot connect" in r.err
+    assert not odoo_env.backups.exists() or not list(odoo_env.backups.iterdir())
+
+
+def test_unknown_env_and_missing_backup_table(odoo_env):
+    r = odoo_env.project.run("db.backup", "--env", "lcoal")
+    assert r.code == 2 and "no [env.lcoal]" in r.err and "did you mean 'local'" in r.err
+    r = odoo_env.project.run("db.list", "--env", "local")
+    assert r.code == 0 and "no backups" in r.err

