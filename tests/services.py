@@ -5,6 +5,7 @@ Both bind to 127.0.0.1 on free ports and are stopped by the fixtures that start 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -184,3 +185,81 @@ def start_s3(root: Path, port: int | None = None) -> S3Server:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("rclone serve s3 did not start")
+
+
+class CuttingProxy:
+    """TCP proxy to a server on 127.0.0.1 that can "die" after N bytes went upstream:
+    every connection is cut and new ones refused until heal(). Simulates a server killed
+    in the middle of an upload, at a deterministic point."""
+
+    def __init__(self, upstream_port: int):
+        import threading
+
+        self.upstream_port = upstream_port
+        self.cut_after: int | None = None
+        self.sent = 0
+        self.dead = False
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def heal(self) -> None:
+        with self._lock:
+            self.dead, self.cut_after, self.sent = False, None, 0
+
+    def close(self) -> None:
+        self._stop = True
+        self._sock.close()
+        self._kill_all()
+
+    def _kill_all(self) -> None:
+        for c in list(self._conns):
+            with contextlib.suppress(OSError):
+                c.shutdown(socket.SHUT_RDWR)
+            c.close()
+        self._conns.clear()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._stop:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            if self.dead:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                client.close()
+                continue
+            self._conns += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, counting: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if counting:
+                    with self._lock:
+                        self.sent += len(data)
+                        if self.cut_after is not None and self.sent > self.cut_after:
+                            self.dead = True
+                    if self.dead:
+                        self._kill_all()
+                        return
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)

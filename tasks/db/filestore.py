@@ -89,6 +89,15 @@ def extract(archive_path: Path, dest: Path) -> TreeStats:
         tarfile.open(fileobj=zr, mode="r|") as tar,
     ):
         for member in tar:
+            # Our archives never hold these: refuse rather than "fix" them (the stdlib
+            # filter would silently strip a leading "/").
+            parts = Path(member.name).parts
+            if member.name.startswith(("/", "\\")) or ".." in parts:
+                raise CheckFailed(
+                    f"{archive_path.name}: unsafe entry {member.name!r} refused "
+                    "(absolute path or '..')",
+                    hint="this archive was not written by odoo-stack or was tampered with",
+                )
             try:
                 # The stdlib "data" filter refuses absolute paths, "..", links pointing
                 # outside, device files and setuid bits.

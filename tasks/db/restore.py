@@ -209,18 +209,19 @@ def restore(
             create_database(admin, target)
         finally:
             admin.close()
+        done: list[str] = []
         try:
             pg_restore(env, secrets, fetched, target)
+            if neutralize:
+                with pg.connect(conn.with_db(target)) as db:
+                    done = do_neutralize(db, source=f"{env.name}/{fetched.set_id}")
+            if fs_dest is not None:
+                place_filestore(fetched, fs_dest, force=True)  # checked above
         except BaseException:
+            # No half-restored database is left behind (a replaced one has its safety backup).
             with pg.connect(conn.with_db("postgres")) as admin2:
                 drop_database(admin2, target)
             raise
-        if fs_dest is not None:
-            place_filestore(fetched, fs_dest, force=True)  # checked above
-        done = []
-        if neutralize:
-            with pg.connect(conn.with_db(target)) as db:
-                done = do_neutralize(db, source=f"{env.name}/{fetched.set_id}")
         return RestoreResult(fetched.set_id, target, fs_dest, safety, time.monotonic() - t0, done)
     finally:
         fetched.cleanup()

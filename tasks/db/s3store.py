@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from ..core.envconfig import S3Spec
@@ -11,19 +12,26 @@ from ..core.errors import BadInput, CheckFailed
 from ..core.secrets import Secrets
 from .sets import MANIFEST, VERIFIED, SetInfo, parse_id
 
-PART = 64 * 1024 * 1024  # multipart threshold and part size
+# Multipart threshold and part size (S3's minimum part is 5 MB).
+PART = max(5, int(os.environ.get("STACK_S3_PART_MB", "64"))) * 1024 * 1024
 
 
-def expected_etag(path: Path, part: int = PART) -> str:
-    """The ETag an S3 server reports for this file uploaded with our part size."""
-    size = path.stat().st_size
+def etag_candidates(path: Path, part: int = PART) -> set[str]:
+    """ETags an S3 server may report for this file uploaded with our part size: AWS and
+    DigitalOcean Spaces give md5-of-part-md5s "-N" for multipart uploads; some
+    S3-compatible servers give the plain md5 of the whole object."""
+    whole = hashlib.md5(usedforsecurity=False)
     digests = []
     with path.open("rb") as fh:
         while chunk := fh.read(part):
+            whole.update(chunk)
             digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
-    if size < part:
-        return (digests[0] if digests else hashlib.md5(b"", usedforsecurity=False).digest()).hex()
-    return hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest() + f"-{len(digests)}"
+    out = {whole.hexdigest()}
+    if path.stat().st_size >= part:
+        out.add(
+            hashlib.md5(b"".join(digests), usedforsecurity=False).hexdigest() + f"-{len(digests)}"
+        )
+    return out
 
 
 class S3Store:
@@ -121,7 +129,7 @@ class S3Store:
             etag = self.client.head_object(Bucket=self.spec.bucket, Key=key)["ETag"].strip('"')
         except (BotoCoreError, ClientError) as e:
             raise self._fail(f"upload of {path.name} failed", e) from None
-        if etag != expected_etag(path):
+        if etag not in etag_candidates(path):
             raise CheckFailed(
                 f"upload of {path} to {key}: checksum differs after upload",
                 hint="re-run to upload it again",

@@ -1,0 +1,100 @@
+"""Offsite copies on a real S3-compatible server (rclone serve s3): upload, list, restore from
+S3 only, a server dying mid-upload, and retention in both places."""
+
+import json
+import shutil
+import textwrap
+
+import pytest
+from services import CuttingProxy
+
+pytestmark = pytest.mark.integration
+
+
+def with_s3(odoo_env, endpoint, server, extra=""):
+    stack = odoo_env.project.root / "stack.toml"
+    text = stack.read_text().replace(
+        'dir = "backups"',
+        f'dir = "backups"\n{extra}s3 = {{ endpoint = "{endpoint}", bucket = "{server.bucket}", '
+        f'prefix = "prod/odoo", region = "us-east-1" }}',
+    )
+    stack.write_text(text)
+    (odoo_env.project.root / ".env.local").write_text(
+        textwrap.dedent(f"""\
+        DB_PASSWORD={odoo_env.server.password}
+        S3_ACCESS_KEY_ID={server.access_key}
+        S3_SECRET_ACCESS_KEY={server.secret_key}
+    """)
+    )
+
+
+def s3_objects(server):
+    root = server.root / server.bucket
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_upload_list_and_restore_from_s3_only(odoo_env, s3_server):
+    with_s3(odoo_env, s3_server.endpoint, s3_server)
+    r = odoo_env.project.run("db.backup", "--env", "local", "--json")
+    assert r.code == 0, r.err
+    set_id = json.loads(r.out)["id"]
+    assert json.loads(r.out)["uploaded"] == [set_id]
+    objs = s3_objects(s3_server)
+    assert f"prod/odoo/{set_id}/manifest.json" in objs
+    assert f"prod/odoo/{set_id}/filestore.tar.zst" in objs
+    assert s3_server.secret_key not in r.out + r.err
+    r = odoo_env.project.run("db.list", "--env", "local", "--json")
+    (b,) = json.loads(r.out)["backups"]
+    assert b["locations"] == ["local", "s3"]
+    # The laptop lost its copy: verify and restore come from S3.
+    shutil.rmtree(odoo_env.backups / set_id)
+    r = odoo_env.project.run("db.verify", "--env", "local", "--json")
+    assert r.code == 0, r.err
+    assert f"prod/odoo/{set_id}/verified.json" in s3_objects(s3_server)
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", odoo_env.dbname + "_dr")
+    assert r.code == 0, r.err
+    assert odoo_env.sql("SELECT count(*) FROM res_partner", odoo_env.dbname + "_dr") == [(200,)]
+    r = odoo_env.project.run("db.list", "--env", "local")
+    assert "yes" in r.out and " s3" in r.out
+
+
+def test_server_dying_mid_upload_then_retry_recovers(odoo_env, s3_server):
+    # Enough incompressible filestore for a multipart upload of several 5 MB parts.
+    big = odoo_env.filestore / "ff" / "big"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    import random
+
+    big.write_bytes(random.Random(1).randbytes(12 * 1024 * 1024))
+    proxy = CuttingProxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
+    try:
+        with_s3(odoo_env, f"http://127.0.0.1:{proxy.port}", s3_server)
+        proxy.cut_after = 7 * 1024 * 1024  # dies inside the filestore's multipart upload
+        env = {"STACK_S3_PART_MB": "5"}
+        r = odoo_env.project.run("db.backup", "--env", "local", extra_env=env)
+        assert r.code == 1, r.out + r.err
+        assert "upload of" in r.err and "failed" in r.err
+        assert proxy.dead
+        first = [p.name for p in odoo_env.backups.iterdir()]
+        assert len(first) == 1  # the local set is complete and kept for the retry
+        assert not any(o.endswith("manifest.json") for o in s3_objects(s3_server))
+        proxy.heal()
+        r = odoo_env.project.run("db.list", "--env", "local", "--json", extra_env=env)
+        (b,) = json.loads(r.out)["backups"]
+        assert b["locations"] == ["local"]  # not listed as complete on S3
+        r = odoo_env.project.run("db.backup", "--env", "local", "--json", extra_env=env)
+        assert r.code == 0, r.err
+        assert sorted(json.loads(r.out)["uploaded"]) == sorted([first[0], json.loads(r.out)["id"]])
+        r = odoo_env.project.run("db.list", "--env", "local", "--json", extra_env=env)
+        assert all(x["locations"] == ["local", "s3"] for x in json.loads(r.out)["backups"])
+        shutil.rmtree(odoo_env.backups / first[0])
+        r = odoo_env.project.run("db.verify", "--env", "local", "--backup", first[0], extra_env=env)
+        assert r.code == 0, r.err
+    finally:
+        proxy.close()
+
+
+def test_missing_s3_secret_is_named(odoo_env, s3_server):
+    with_s3(odoo_env, s3_server.endpoint, s3_server)
+    (odoo_env.project.root / ".env.local").write_text(f"DB_PASSWORD={odoo_env.server.password}\n")
+    r = odoo_env.project.run("db.list", "--env", "local")
+    assert r.code == 2 and "secret S3_ACCESS_KEY_ID is missing" in r.err and ".env.local" in r.err
