@@ -117,6 +117,18 @@ def create(
                         level,
                         threads=max(1, jobs),
                     )
+                recips = env.backup.recipients if env.backup else ()
+                if recips:
+                    from .crypto import encrypt_in_place, recipients
+
+                    keys = recipients(recips)
+                    with step(f"encrypting artifacts for {len(keys)} age recipient(s)"):
+                        for p in [*sorted((staging / "db").rglob("*")), staging / FILESTORE]:
+                            if p.is_file():
+                                encrypt_in_place(p, keys)
+                        fs_sha = sha256_file(staging / (FILESTORE + ".age"))
+                        fs_size = (staging / (FILESTORE + ".age")).stat().st_size
+                fs_name = FILESTORE + (".age" if recips else "")
                 with step("sha256 of every artifact"):
                     artifacts = [
                         {
@@ -127,7 +139,7 @@ def create(
                         for p in sorted((staging / "db").rglob("*"))
                         if p.is_file()
                     ]
-                    artifacts.append({"path": FILESTORE, "bytes": fs_size, "sha256": fs_sha})
+                    artifacts.append({"path": fs_name, "bytes": fs_size, "sha256": fs_sha})
                 manifest = {
                     "format": FORMAT,
                     "id": set_id,
@@ -149,6 +161,7 @@ def create(
                         "bytes": stats.bytes,
                     },
                     "artifacts": artifacts,
+                    "encryption": {"format": "age", "recipients": list(recips)} if recips else None,
                 }
                 atomic_write_text(staging / MANIFEST, json.dumps(manifest, indent=2) + "\n")
                 _fsync_dir(staging)

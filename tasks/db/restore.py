@@ -57,7 +57,7 @@ def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None) -> Fetched:
         manifest = load_manifest(local / MANIFEST)
         with step(f"checking sha256 of {info.id}"):
             check_artifacts(local, manifest)
-        return Fetched(info.id, local, manifest)
+        return _plain(env, secrets, Fetched(info.id, local, manifest))
     from .s3store import S3Store
 
     store = S3Store(env.backup.s3, secrets)  # type: ignore[union-attr]
@@ -70,7 +70,27 @@ def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None) -> Fetched:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Fetched(info.id, tmp, manifest, temporary=True)
+    return _plain(env, secrets, Fetched(info.id, tmp, manifest, temporary=True))
+
+
+def _plain(env: EnvSpec, secrets: Secrets, fetched: Fetched) -> Fetched:
+    """An encrypted set, decrypted (streamed) into a temp folder next to the backups."""
+    if not fetched.manifest.get("encryption"):
+        return fetched
+    from .crypto import SUFFIX, decrypt_to, identity
+
+    ident = identity(secrets)
+    tmp = Path(tempfile.mkdtemp(prefix=f".plain-{fetched.set_id}-", dir=_scratch_parent(env)))
+    try:
+        with step(f"decrypting {fetched.set_id}"):
+            for a in fetched.manifest["artifacts"]:
+                decrypt_to(fetched.path / a["path"], tmp / a["path"].removesuffix(SUFFIX), ident)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        fetched.cleanup()
+    return Fetched(fetched.set_id, tmp, fetched.manifest, temporary=True)
 
 
 def _scratch_parent(env: EnvSpec) -> Path:

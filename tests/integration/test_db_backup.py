@@ -131,3 +131,37 @@ def test_unknown_env_and_missing_backup_table(odoo_env):
     assert r.code == 2 and "no [env.lcoal]" in r.err and "did you mean 'local'" in r.err
     r = odoo_env.project.run("db.list", "--env", "local")
     assert r.code == 0 and "no backups" in r.err
+
+
+def test_encrypted_backup_restores_only_with_the_identity(odoo_env):
+    import pyrage
+
+    ident = pyrage.x25519.Identity.generate()
+    stack = odoo_env.project.root / "stack.toml"
+    stack.write_text(
+        stack.read_text().replace(
+            'dir = "backups"',
+            f'dir = "backups"\nencrypt = {{ recipients = ["{ident.to_public()}"] }}',
+        )
+    )
+    out = backup(odoo_env)
+    set_dir = odoo_env.backups / out["id"]
+    files = [p for p in set_dir.rglob("*") if p.is_file() and p.name not in ("manifest.json",)]
+    assert files and all(p.name.endswith(".age") for p in files)
+    raw = (set_dir / "filestore.tar.zst.age").read_bytes()
+    assert raw.startswith(b"age-encryption.org/v1")
+    assert b"Partner 1" not in b"".join(p.read_bytes() for p in files)
+    # Without the identity: named, exit 2.
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 2 and "secret BACKUP_AGE_IDENTITY is missing" in r.err
+    # With a wrong identity: exit 1.
+    env_file = odoo_env.project.root / ".env.local"
+    base = env_file.read_text()
+    env_file.write_text(base + f"BACKUP_AGE_IDENTITY={pyrage.x25519.Identity.generate()}\n")
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 1 and "cannot decrypt" in r.err
+    env_file.write_text(base + f"BACKUP_AGE_IDENTITY={ident}\n")
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 0, r.err
+    assert str(ident) not in r.out + r.err
+    assert not [p for p in odoo_env.backups.iterdir() if p.name.startswith(".")]

@@ -98,3 +98,43 @@ def test_missing_s3_secret_is_named(odoo_env, s3_server):
     (odoo_env.project.root / ".env.local").write_text(f"DB_PASSWORD={odoo_env.server.password}\n")
     r = odoo_env.project.run("db.list", "--env", "local")
     assert r.code == 2 and "secret S3_ACCESS_KEY_ID is missing" in r.err and ".env.local" in r.err
+
+
+def test_prune_applies_retention_in_both_places(odoo_env, s3_server):
+    from datetime import UTC, datetime, timedelta
+
+    r = odoo_env.project.run("db.backup", "--env", "local", "--json")
+    real = odoo_env.backups / json.loads(r.out)["id"]
+    now = datetime.now(UTC)
+    ids = {}
+    for days in (1, 2, 10, 40, 100):
+        sid = (now - timedelta(days=days)).strftime("%Y%m%dT%H%M%SZ")
+        shutil.copytree(real, odoo_env.backups / sid)
+        man = json.loads((odoo_env.backups / sid / "manifest.json").read_text())
+        man["id"] = sid
+        (odoo_env.backups / sid / "manifest.json").write_text(json.dumps(man))
+        ids[days] = sid
+    (odoo_env.backups / ids[100] / "verified.json").write_text('{"ok": true}')
+    with_s3(odoo_env, s3_server.endpoint, s3_server)
+    r = odoo_env.project.run("db.backup", "--env", "local", "--json")  # uploads all sets
+    assert r.code == 0, r.err
+    newest = json.loads(r.out)["id"]
+    assert len(json.loads(r.out)["uploaded"]) == 7
+
+    r = odoo_env.project.run("db.prune", "--env", "local", "--dry-run", "--json")
+    assert r.code == 0, r.err
+    plan = {x["id"]: x for x in json.loads(r.out)["sets"]}
+    assert plan[newest]["action"] == "keep" and "daily" in plan[newest]["why"]
+    assert plan[ids[1]]["action"] == "keep"
+    assert plan[ids[100]]["action"] == "keep" and "newest verified" in plan[ids[100]]["why"]
+    gone = {ids[2], ids[10], ids[40], real.name}
+    assert {k for k, v in plan.items() if v["action"] == "would delete"} == gone
+    assert all("outside retention (2 daily, 1 weekly, 1 monthly)" in plan[g]["why"] for g in gone)
+    assert all((odoo_env.backups / g).exists() for g in gone)  # dry run: nothing deleted
+
+    r = odoo_env.project.run("db.prune", "--env", "local")
+    assert r.code == 0, r.err
+    left = {p.name for p in odoo_env.backups.iterdir()}
+    assert left == {newest, ids[1], ids[100]}
+    on_s3 = {o.split("/")[2] for o in s3_objects(s3_server)}
+    assert on_s3 == left
