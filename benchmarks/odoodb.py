@@ -144,7 +144,11 @@ def populate(cur, scale: Scale, seed: int = 42) -> None:
 
 
 def write_filestore(cur, root: Path, scale: Scale, seed: int = 42) -> tuple[int, int]:
-    """Files as Odoo lays them out, each recorded in ir_attachment. Returns (files, bytes)."""
+    """Files as Odoo lays them out, each recorded in ir_attachment. Returns (files, bytes).
+
+    Half are text-like (XML/HTML/CSV: slices of a generated word stream, compressible),
+    half incompressible (images, PDFs). Sizes are exponentially distributed.
+    """
     rng = random.Random(seed)
     words = [
         "invoice",
@@ -163,23 +167,29 @@ def write_filestore(cur, root: Path, scale: Scale, seed: int = 42) -> tuple[int,
         "payment",
         "due",
         "date",
+        "<record>",
+        "</record>",
+        "<field name=",
+        "/>",
+        "EUR",
+        "2026-",
+        ";",
+        "\n",
     ]
+    corpus = " ".join(rng.choice(words) + str(rng.randint(0, 999)) for _ in range(400_000))
+    text = corpus.encode()
     total = 0
     rows = []
     for i in range(scale.files):
         size = max(64, int(rng.expovariate(1 / (scale.mean_file_kb * 1024))))
-        if i % 2 == 0:  # text-like: XML/HTML/CSV, compresses well
-            out = []
-            n = 0
-            while n < size:
-                w = rng.choice(words)
-                out.append(w)
-                n += len(w) + 1
-            data = " ".join(out).encode()[:size]
+        if i % 2 == 0:
+            start = rng.randrange(0, max(1, len(text) - size))
+            data = (text[start : start + size] * (1 + size // max(1, len(text))))[:size]
             mime = "text/xml"
-        else:  # images and PDFs: already compressed
+        else:
             data = rng.randbytes(size)
             mime = "image/jpeg"
+        data = f"{i}:".encode() + data  # unique content, unique sha1
         sha = hashlib.sha1(data, usedforsecurity=False).hexdigest()
         path = root / sha[:2] / sha
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,50 +65,110 @@ def archive(root: Path, out: Path, level: int, threads: int) -> tuple[TreeStats,
                     for n in sorted(names):
                         p = Path(dirpath) / n
                         info = tar.gettarinfo(str(p), arcname=str(p.relative_to(root)))
+                        # Odoo's filestore holds only regular files; anything else
+                        # (a stray link) is left out rather than restored somewhere odd.
                         if info.isreg():
                             with p.open("rb") as fh:
                                 tar.addfile(info, fh)
                             files += 1
                             size += info.size
-                        elif info.issym() or info.isdir():
-                            tar.addfile(info)
         raw.flush()
         os.fsync(raw.fileno())
     return TreeStats(files, size), hashing.sha256.hexdigest(), hashing.size
 
 
-def extract(archive_path: Path, dest: Path) -> TreeStats:
-    """Extract into ``dest`` (must not exist yet). Entries escaping it are refused (exit 1)."""
+class HashingReader:
+    """A read-only file object that hashes what is read through it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.sha256 = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        self.sha256.update(data)
+        return data
+
+    def readinto(self, buf) -> int:
+        n = self._fh.readinto(buf)
+        self.sha256.update(memoryview(buf)[:n])
+        return n
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+def _refuse(archive_path: Path, name: str, why: str) -> CheckFailed:
+    return CheckFailed(
+        f"{archive_path.name}: unsafe entry {name!r} refused ({why})",
+        hint="this archive was not written by odoo-stack or was tampered with",
+    )
+
+
+def extract(archive_path: Path, dest: Path, expect_sha256: str | None = None) -> TreeStats:
+    """Extract into ``dest`` (must not exist yet); with ``expect_sha256`` the archive is
+    checked in the same pass (exit 1 naming it on mismatch).
+
+    Odoo's filestore holds only folders and regular files, and so do our archives: any
+    other entry (links, devices), an absolute path or a '..' is refused, never "fixed".
+    Files are written directly (no per-file chmod/utime): this is the restore hot path.
+    """
     import zstandard
 
     dest.mkdir(parents=True)
     files = size = 0
-    dctx = zstandard.ZstdDecompressor()
-    with (
-        archive_path.open("rb") as raw,
-        dctx.stream_reader(raw) as zr,
-        tarfile.open(fileobj=zr, mode="r|") as tar,
-    ):
-        for member in tar:
-            # Our archives never hold these: refuse rather than "fix" them (the stdlib
-            # filter would silently strip a leading "/").
-            parts = Path(member.name).parts
-            if member.name.startswith(("/", "\\")) or ".." in parts:
-                raise CheckFailed(
-                    f"{archive_path.name}: unsafe entry {member.name!r} refused "
-                    "(absolute path or '..')",
-                    hint="this archive was not written by odoo-stack or was tampered with",
-                )
-            try:
-                # The stdlib "data" filter refuses absolute paths, "..", links pointing
-                # outside, device files and setuid bits.
-                tar.extract(member, dest, filter="data")
-            except tarfile.FilterError as e:
-                raise CheckFailed(
-                    f"{archive_path.name}: unsafe entry {member.name!r} refused ({e})",
-                    hint="this archive was not written by odoo-stack or was tampered with",
-                ) from None
-            if member.isreg():
-                files += 1
-                size += member.size
+    made: set[Path] = {dest}
+    root = dest.resolve()
+    with archive_path.open("rb") as raw:
+        hashing = HashingReader(raw)
+        try:
+            with (
+                zstandard.ZstdDecompressor().stream_reader(hashing, read_across_frames=True) as zr,
+                tarfile.open(fileobj=zr, mode="r|") as tar,
+            ):
+                for member in tar:
+                    name = member.name
+                    parts = Path(name).parts
+                    if name.startswith(("/", "\\")) or ".." in parts:
+                        raise _refuse(archive_path, name, "absolute path or '..'")
+                    if not (member.isreg() or member.isdir()):
+                        raise _refuse(archive_path, name, "not a regular file or folder")
+                    target = dest.joinpath(*parts)
+                    if not target.resolve().is_relative_to(root):
+                        raise _refuse(archive_path, name, "resolves outside the destination")
+                    if member.isdir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        made.add(target)
+                        continue
+                    if target.parent not in made:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(target.parent)
+                    src = tar.extractfile(member)
+                    with target.open("wb") as out:
+                        shutil.copyfileobj(src, out, CHUNK)  # type: ignore[arg-type]
+                    files += 1
+                    size += member.size
+            hashing.drain()
+        except (zstandard.ZstdError, tarfile.TarError, EOFError) as e:
+            if expect_sha256 and sha256_of(archive_path) != expect_sha256:
+                raise _mismatch(archive_path) from None
+            raise CheckFailed(f"{archive_path}: damaged archive ({e})") from None
+    if expect_sha256 and hashing.sha256.hexdigest() != expect_sha256:
+        raise _mismatch(archive_path)
     return TreeStats(files, size)
+
+
+def _mismatch(path: Path) -> CheckFailed:
+    return CheckFailed(
+        f"{path}: sha256 mismatch: the file is damaged",
+        hint="use another backup set (db.list), or its offsite copy",
+    )
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()

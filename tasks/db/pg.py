@@ -125,5 +125,12 @@ def find_tool(tool: str, server: int) -> tuple[str, int]:
     return found[usable[0]], usable[0]
 
 
-def run_tool(args: list[str], conn: Conn, timeout: float | None = None) -> Result:
-    return run(args, env=conn.env(), timeout=timeout)
+def run_tool(
+    args: list[str],
+    conn: Conn,
+    timeout: float | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Result:
+    env = conn.env()
+    env.update(extra_env or {})
+    return run(args, env=env, timeout=timeout)

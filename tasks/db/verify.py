@@ -16,11 +16,11 @@ from ..core.envconfig import EnvSpec
 from ..core.errors import CheckFailed
 from ..core.fs import atomic_write_text
 from ..core.secrets import Secrets
-from . import filestore, pg
+from . import pg
 from .backup import backup_dir, conn_for
 from .counts import table_counts
-from .restore import age_of, create_database, drop_database, fetch, pg_restore
-from .sets import FILESTORE, VERIFIED
+from .restore import age_of, create_database, drop_database, fetch, restore_into
+from .sets import VERIFIED
 
 
 @dataclass
@@ -72,7 +72,9 @@ def verify(env: EnvSpec, secrets: Secrets, set_id: str | None) -> VerifyResult:
         with pg.connect(conn.with_db("postgres")) as admin:
             create_database(admin, scratch)
         try:
-            pg_restore(env, secrets, fetched, scratch)
+            fs_tmp = tempfile.mkdtemp(prefix=".verify-fs-", dir=backup_dir(env))
+            stats = restore_into(env, secrets, fetched, scratch, Path(fs_tmp) / "fs")
+            assert stats is not None
             with pg.connect(conn.with_db(scratch)) as db, db.cursor() as cur:
                 with step("comparing row counts with the manifest"):
                     got = table_counts(cur)
@@ -87,8 +89,6 @@ def verify(env: EnvSpec, secrets: Secrets, set_id: str | None) -> VerifyResult:
                     if t not in man["tables"]
                 ]
                 mismatches += _sanity(cur, man)
-            fs_tmp = tempfile.mkdtemp(prefix=".verify-fs-", dir=backup_dir(env))
-            stats = filestore.extract(fetched.path / FILESTORE, Path(fs_tmp) / "fs")
             want = man["filestore"]
             if (stats.files, stats.bytes) != (want["files"], want["bytes"]):
                 mismatches.append(

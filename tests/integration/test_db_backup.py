@@ -165,3 +165,13 @@ def test_encrypted_backup_restores_only_with_the_identity(odoo_env):
     assert r.code == 0, r.err
     assert str(ident) not in r.out + r.err
     assert not [p for p in odoo_env.backups.iterdir() if p.name.startswith(".")]
+
+
+def test_snapshot_is_a_labelled_backup(odoo_env):
+    r = odoo_env.project.run("db.snapshot", "--env", "local", "--json")
+    assert r.code == 0, r.err
+    sid = json.loads(r.out)["id"]
+    assert sid.endswith("-pre-deploy")
+    r = odoo_env.project.run("db.list", "--env", "local", "--json")
+    (b,) = json.loads(r.out)["backups"]
+    assert b["label"] == "pre-deploy" and b["id"] == sid
