@@ -49,6 +49,9 @@ zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
 """
 
 
+STEPS: list[str] = []  # odoo-stack's own step timings, for the record
+
+
 def timed(cmd, env=None, cwd=None) -> tuple[float, int]:
     """Wall seconds and peak RSS (KB) of the command's own process, via GNU time."""
     t = time.perf_counter()
@@ -63,8 +66,9 @@ def timed(cmd, env=None, cwd=None) -> tuple[float, int]:
     dt = time.perf_counter() - t
     if cp.returncode:
         raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{cp.stdout}\n{cp.stderr[-3000:]}")
-    rss = int(cp.stderr.strip().splitlines()[-1])
-    return dt, rss
+    lines = cp.stderr.strip().splitlines()
+    STEPS.extend(ln for ln in lines[:-1] if ln.startswith(("-->", "    done")))
+    return dt, int(lines[-1])
 
 
 def du(path: Path) -> int:
@@ -147,7 +151,7 @@ jobs = {args.jobs}
         set_dir = next((proj / "backups").iterdir())
         res["ours"] = {"backup_s": secs, "backup_rss_kb": rss, "bytes": du(set_dir)}
         secs, rss = timed([*inv, "db.restore", "--env", "bench", "--as", "r_ours"], env)
-        res["ours"].update(restore_s=secs, restore_rss_kb=rss)
+        res["ours"].update(restore_s=secs, restore_rss_kb=rss, steps=list(STEPS))
 
         # --- click-odoo-contrib zip, reproduced
         z = work / "zip"

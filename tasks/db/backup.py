@@ -112,7 +112,7 @@ def create(
                 fs_root = env.filestore
                 with step(f"filestore -> {FILESTORE} (zstd {level})"):
                     stats, fs_sha, fs_size = filestore.archive(
-                        fs_root if fs_root else Path("/nonexistent"),
+                        fs_root,
                         staging / FILESTORE,
                         level,
                         threads=max(1, jobs),

@@ -47,8 +47,9 @@ def tree_stats(root: Path) -> TreeStats:
     return TreeStats(files, size)
 
 
-def archive(root: Path, out: Path, level: int, threads: int) -> tuple[TreeStats, str, int]:
-    """Write ``root`` as tar.zst to ``out``. Returns (stats, sha256 of out, size of out)."""
+def archive(root: Path | None, out: Path, level: int, threads: int) -> tuple[TreeStats, str, int]:
+    """Write ``root`` as tar.zst to ``out`` (no root: an empty archive).
+    Returns (stats, sha256 of out, size of out)."""
     import zstandard
 
     files = size = 0
@@ -61,7 +62,7 @@ def archive(root: Path, out: Path, level: int, threads: int) -> tuple[TreeStats,
             # through zstd and the hasher for every 10 KB.
             tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
         ):
-            if root.exists():
+            if root is not None and root.exists():
                 for dirpath, dirs, names in os.walk(root):
                     dirs.sort()
                     for n in sorted(names):
