@@ -26,6 +26,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, seconds: float = 10) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def pg_bindir() -> Path | None:
     dirs = sorted(
         (d for d in PG_LIB.glob("*/bin") if (d / "initdb").exists()),
@@ -138,11 +146,7 @@ class S3Server:
     root: Path
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
 
 
 def rclone_bin() -> str | None:
