@@ -60,3 +60,32 @@ def test_unsafe_entries_are_refused(tmp_path, members):
         extract(bad, tmp_path / "out")
     assert not (tmp_path / "escaped").exists()
     assert not (tmp_path.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize("fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
+def test_long_names_via_pax_and_gnu_headers(tmp_path, fmt):
+    long = "ab/" + "x" * 180 + "/" + "é" * 30  # > 100 bytes and not ASCII: needs an extension
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tar:
+        info, data = file_info(long, b"content")
+        tar.addfile(info, io.BytesIO(data))
+        info, data = file_info("cd/short", b"x" * 1000)
+        tar.addfile(info, io.BytesIO(data))
+    archive_path = tmp_path / "a.tar.zst"
+    archive_path.write_bytes(zstandard.ZstdCompressor().compress(buf.getvalue()))
+    got = extract(archive_path, tmp_path / "out")
+    assert (got.files, got.bytes) == (2, 1007)
+    assert (tmp_path / "out" / long).read_bytes() == b"content"
+
+
+def test_truncated_archive_is_damaged(tmp_path):
+    src = tmp_path / "fs"
+    (src / "ab").mkdir(parents=True)
+    (src / "ab" / "f").write_bytes(bytes(range(256)) * 400)
+    _, sha, _ = archive(src, tmp_path / "fs.tar.zst", level=3, threads=1)
+    data = (tmp_path / "fs.tar.zst").read_bytes()
+    (tmp_path / "fs.tar.zst").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckFailed, match="sha256 mismatch"):
+        extract(tmp_path / "fs.tar.zst", tmp_path / "out", expect_sha256=sha)
+    with pytest.raises(CheckFailed, match="damaged archive"):
+        extract(tmp_path / "fs.tar.zst", tmp_path / "out2")
