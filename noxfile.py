@@ -36,6 +36,10 @@ def example(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks against git-aggregator (see benchmarks/README.md)."""
+    """Benchmarks (see benchmarks/README.md): `-- git`, `-- db`, or both by default."""
     _install(session)
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    which = session.posargs or ["git", "db"]
+    if "git" in which:
+        session.run("python", "benchmarks/run.py")
+    if "db" in which:
+        session.run("python", "benchmarks/db_bench.py")
