@@ -23,10 +23,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]
 
 from delayproxy import DelayProxy  # noqa: E402
 from gitgen import make_repo  # noqa: E402
+from services import free_port, stop_process  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -38,12 +39,6 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
     if cp.returncode:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{cp.stdout}\n{cp.stderr}")
     return dt
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_daemon(base: Path) -> tuple[subprocess.Popen, int]:
@@ -209,8 +204,7 @@ def main() -> None:
                     default_jobs_too=True,
                 )
         finally:
-            daemon.terminate()
-            daemon.wait(10)
+            stop_process(daemon)
         results["flatten"] = bench_flatten(work, 10, 100, 5)
     finally:
         if not args.keep:
