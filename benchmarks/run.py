@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests")]
 
 from delayproxy import DelayProxy  # noqa: E402
 from gitgen import make_repo  # noqa: E402
-from services import free_port, stop_process  # noqa: E402
+from services import start_git_daemon, stop_process  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -39,32 +38,6 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> float:
     if cp.returncode:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{cp.stdout}\n{cp.stderr}")
     return dt
-
-
-def start_daemon(base: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={base}",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("git daemon did not start")
 
 
 def project(dirpath: Path, names: list[str], url: str, addons: str = '["*"]') -> Path:
@@ -189,7 +162,7 @@ def main() -> None:
         for n in names:
             make_repo(work / "remotes" / f"{n}.git", n, args.addons, args.commits)
         print(f"generated {args.repos} repos in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        daemon, port = start_daemon(work / "remotes")
+        daemon, port = start_git_daemon(work / "remotes")
         try:
             results["loopback"] = bench_sync(
                 work / "lo", names, f"git://127.0.0.1:{port}", jobs, args.reruns

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from services import free_port, stop_process
+from services import free_port, start_git_daemon, stop_process, wait_port
 
 from tasks.example.fakerepo import FakeRepo
 
@@ -99,19 +97,6 @@ def remotes(tmp_path: Path):
     return make
 
 
-def wait_port(port: int, proc: subprocess.Popen, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
-
-
 def need(ok: bool, what: str, how: str) -> None:
     """Outside CI a missing service skips with how to get it; in CI it fails the test."""
     if ok:
@@ -133,24 +118,8 @@ def git_daemon(tmp_path: Path):
     need(has_daemon, "git daemon", "apt-get install git")
     base = tmp_path / "remotes"
     base.mkdir(exist_ok=True)
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={base}",
-            "--enable=upload-pack",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc, port = start_git_daemon(base)
     try:
-        wait_port(port, proc)
         yield f"git://127.0.0.1:{port}"
     finally:
         stop_process(proc)

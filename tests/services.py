@@ -34,6 +34,43 @@ def stop_process(proc: subprocess.Popen, seconds: float = 10) -> None:
         proc.kill()
 
 
+def wait_port(port: int, proc: subprocess.Popen, seconds: float = 10) -> None:
+    """Bounded wait until something listens on 127.0.0.1:port (or the server died)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
+
+
+def start_git_daemon(base: Path) -> tuple[subprocess.Popen, int]:
+    """A real `git daemon` on 127.0.0.1 exporting every repo under ``base``."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={base}",
+            "--enable=upload-pack",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_port(port, proc)
+    return proc, port
+
+
 def pg_bindir() -> Path | None:
     dirs = sorted(
         (d for d in PG_LIB.glob("*/bin") if (d / "initdb").exists()),
