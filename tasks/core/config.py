@@ -70,6 +70,24 @@ def _level(v: Any) -> str | None:
     return None if ok else "must be a compression level from 1 to 19"
 
 
+def _bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _uid(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65533
+    return None if ok else "must be a user id from 1 to 65533 (not root)"
+
+
+def _sha256(v: Any) -> str | None:
+    ok = isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None
+    return None if ok else "must be 64 lowercase hex digits (a sha256)"
+
+
+def _any(v: Any) -> str | None:  # checked where it is used (tasks/image/policy.py)
+    return None
+
+
 _REPO = {"url": _str, "ref": _str, "addons": _str_list}
 # [env.<name>]: where an environment's database, filestore and backups are.
 _ENV = {
@@ -92,16 +110,33 @@ _ENV = {
     },
 }
 _SCHEMA: dict[str, Any] = {
-    "odoo": {"version": _str},
+    "odoo": {"version": _str, "url": _str, "ref": _str, "archive": _str},
     "addons": {"paths": _str_list, "external": _str, "prefer": _str_map},
     "repos": {"*": _REPO},
     "env": {"*": _ENV},
+    # [image]: what image.build makes; [scan]: the policy image.scan enforces.
+    "image": {
+        "name": _str,
+        "base": _str,
+        "uid": _uid,
+        "extra_ca": _str,
+        "source": _str,
+        "wkhtmltopdf": {"url": _str, "sha256": _sha256},
+    },
+    "scan": {
+        "fail_on": _str_list,
+        "only_fixed": _bool,
+        "ignore": _any,
+        "db": _str,
+        "db_repository": _str,
+    },
 }
 _REQUIRED = {
     ("odoo",): ["version"],
     ("repos", "*"): ["url"],
     ("env", "*", "db"): ["host", "name", "user"],
     ("env", "*", "backup", "s3"): ["bucket"],
+    ("image", "wkhtmltopdf"): ["url", "sha256"],
 }
 _NAMED_TABLES = ("repos", "env")  # tables whose sub-table names are the user's
 
@@ -120,6 +155,20 @@ class RepoSpec:
 
 
 @dataclass(frozen=True)
+class OdooSource:
+    """Where Odoo CE itself comes from: a git URL and ref to pin, and the archive to fetch."""
+
+    url: str
+    ref: str
+    archive: str  # URL template with {commit}
+
+
+def _archive_template(url: str) -> str | None:
+    m = re.match(r"^https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$", url)
+    return f"https://github.com/{m[1]}/{m[2]}/archive/{{commit}}.tar.gz" if m else None
+
+
+@dataclass(frozen=True)
 class StackConfig:
     root: Path
     odoo_version: str
@@ -127,6 +176,7 @@ class StackConfig:
     external_dir: str
     prefer: Mapping[str, str]
     repos: tuple[RepoSpec, ...]
+    odoo: OdooSource | None = None
     raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -310,6 +360,7 @@ def _build(root: Path, data: dict[str, Any], path: Path) -> StackConfig:
             )
     return StackConfig(
         root=root,
+        odoo=_odoo_source(data.get("odoo", {}), version, path),
         odoo_version=version,
         addon_paths=paths,
         external_dir=addons.get("external", "external-src"),
@@ -317,3 +368,22 @@ def _build(root: Path, data: dict[str, Any], path: Path) -> StackConfig:
         repos=tuple(repos),
         raw=data,
     )
+
+
+def _odoo_source(t: dict[str, Any], version: str, path: Path) -> OdooSource | None:
+    if "url" not in t:
+        return None  # no Odoo source pinned: oca.* works, image.build says what is missing
+    url = t["url"]
+    if _URL_PASSWORD.match(url):
+        raise BadInput(
+            f"{path}: [odoo] url carries a password or token", hint="use git's credentials"
+        )
+    archive = t.get("archive") or _archive_template(url)
+    if archive is None:
+        raise BadInput(
+            f"{path}: [odoo] archive is needed for a url that is not on GitHub ({url})",
+            hint='e.g. archive = "https://git.example.com/odoo/odoo/archive/{commit}.tar.gz"',
+        )
+    if "{commit}" not in archive:
+        raise BadInput(f"{path}: [odoo] archive must contain {{commit}}", hint=f"got {archive!r}")
+    return OdooSource(url=url, ref=t.get("ref", version), archive=archive)

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.console import step
+from ..core.download import sha256_file
 from ..core.envconfig import EnvSpec
 from ..core.errors import BadInput, CheckFailed
 from ..core.fs import atomic_write_text
 from ..core.secrets import Secrets
 from . import filestore, pg
 from .counts import table_counts
-from .sets import FILESTORE, FORMAT, MANIFEST, new_id, sha256_file
+from .sets import FILESTORE, FORMAT, MANIFEST, new_id
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..core.download import sha256_file
 from ..core.errors import BadInput, CheckFailed
 
 FORMAT = "odoo-stack-backup/1"
@@ -69,14 +69,6 @@ class SetInfo:
             "locations": self.locations,
             "damaged": self.damaged,
         }
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_manifest(path: Path) -> dict:

@@ -11,7 +11,7 @@ from invoke import task
 from ..core import config
 from ..core.console import guarded, print_json, say, table, warn
 from ..core.errors import BadInput, CheckFailed
-from ..core.lock import read_lock, write_lock
+from ..core.lock import read_lock, read_odoo_pin, write_lock
 
 DEFAULT_JOBS = min(16, (os.cpu_count() or 2) * 4)  # network-bound: more than cores
 
@@ -36,20 +36,24 @@ def _short(sha: str | None) -> str:
 )
 @guarded
 def pin(c, check=False, jobs=DEFAULT_JOBS, json=False, dry_run=False):
-    """Resolve each repo's ref to a commit (ls-remote) and write stack.lock."""
+    """Resolve each repo's ref (and Odoo's) to a commit (ls-remote) and write stack.lock."""
+    from .odoo_pin import odoo_stale, resolve_odoo
     from .pin import apply_pin, plan_pin, resolve_all
 
     cfg = config.load()
     lock = read_lock(cfg.lock_file)
+    odoo = read_odoo_pin(cfg.lock_file)
     plan = plan_pin(cfg, lock)
+    odoo_why = odoo_stale(cfg, odoo)
     if check:
         if lock is None:
             raise CheckFailed(f"{cfg.lock_file} does not exist", hint="run: invoke oca.pin")
-        if plan.stale:
+        if plan.stale or odoo_why:
             names = [r.name for r in plan.resolve] + list(plan.drop)
             raise CheckFailed(
                 f"{cfg.lock_file} is stale against stack.toml",
-                details=[f"{n}: {plan.reasons[n]}" for n in names],
+                details=[f"{n}: {plan.reasons[n]}" for n in names]
+                + ([f"odoo: {odoo_why}"] if odoo_why else []),
                 hint="run: invoke oca.pin, and commit stack.lock",
             )
         if json:
@@ -60,15 +64,21 @@ def pin(c, check=False, jobs=DEFAULT_JOBS, json=False, dry_run=False):
     rows = [(n, "keep", "") for n in plan.keep]
     rows += [(r.name, "resolve", plan.reasons[r.name]) for r in plan.resolve]
     rows += [(n, "drop", plan.reasons[n]) for n in plan.drop]
+    if cfg.odoo:
+        rows.insert(0, ("odoo", "resolve" if odoo_why else "keep", odoo_why or ""))
     if dry_run:
         _table(["repo", "action", "why"], rows, json, key="plan")
         return
     resolved = resolve_all(plan.resolve, _jobs(jobs))
+    if odoo_why:
+        odoo = resolve_odoo(cfg)  # downloads the archive once to record its sha256
     new = apply_pin(cfg, lock, plan, resolved)
-    changed = write_lock(cfg.lock_file, new)
+    changed = write_lock(cfg.lock_file, new, odoo if cfg.odoo else None)
     result = [
         (n, e.ref, _short(e.commit), "pinned" if n in resolved else "kept") for n, e in new.items()
     ] + [(n, (lock or {})[n].ref, _short((lock or {})[n].commit), "dropped") for n in plan.drop]
+    if cfg.odoo and odoo:
+        result.insert(0, ("odoo", odoo.ref, _short(odoo.commit), "pinned" if odoo_why else "kept"))
     _table(["repo", "ref", "commit", "status"], result, json, key="repos")
     if not json:
         say("stack.lock written" if changed else "stack.lock unchanged")
@@ -85,19 +95,36 @@ def pin(c, check=False, jobs=DEFAULT_JOBS, json=False, dry_run=False):
 )
 @guarded
 def update(c, repo=None, jobs=DEFAULT_JOBS, json=False, dry_run=False):
-    """Move pins to each ref's current tip and print what changed per repo."""
+    """Move pins to each ref's current tip (Odoo's too) and print what changed per repo."""
+    from .odoo_pin import update_odoo
     from .pin import update as do_update
 
     cfg = config.load()
     lock = read_lock(cfg.lock_file)
-    new, changes = do_update(cfg, lock, repo or [], _jobs(jobs))
+    names = list(repo or [])
+    odoo, odoo_moved = read_odoo_pin(cfg.lock_file), None
+    if cfg.odoo and (not names or "odoo" in names):
+        odoo, odoo_moved = update_odoo(cfg, odoo, download=not dry_run)
+    repo_names = [n for n in names if n != "odoo"]
+    if names and not repo_names:  # only Odoo asked for
+        new, changes = dict(lock or {}), []
+    else:
+        new, changes = do_update(cfg, lock, repo_names, _jobs(jobs))
     wrote = False
-    if changes and not dry_run:
-        wrote = write_lock(cfg.lock_file, new)
+    if (changes or odoo_moved) and not dry_run:
+        wrote = write_lock(cfg.lock_file, new, odoo if cfg.odoo else None)
     if json:
-        print_json({"changes": [ch.as_json() for ch in changes], "lock_written": wrote})
+        print_json(
+            {
+                "changes": [ch.as_json() for ch in changes],
+                "odoo": odoo_moved,
+                "lock_written": wrote,
+            }
+        )
         return
-    if not changes:
+    if odoo_moved:
+        say(f"odoo: {_short(odoo_moved['old'])} -> {_short(odoo_moved['new'])}")
+    if not changes and not odoo_moved:
         say("nothing moved: every pin is at its ref's tip; stack.lock left as is")
         return
     for ch in changes:

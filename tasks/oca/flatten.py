@@ -13,7 +13,10 @@ from ..core.fs import swap_dir
 from .selection import Selection
 
 PROVENANCE = ".provenance.json"
-_JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".git", ".*.swp")
+# Never part of an addon; .env files may hold secrets and must not reach an image context.
+_JUNK = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.pyo", ".git", ".*.swp", ".env", ".env.*", ".DS_Store"
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Stand-in Odoo package (tests only): see ../README.md."""
