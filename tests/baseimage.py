@@ -53,7 +53,7 @@ def _key(py: Path | None) -> str:
 
 def _copy_python(src: Path, root: Path) -> None:
     dest = root / "usr" / "local"
-    lib = f"lib/python3.12"
+    lib = "lib/python3.12"
     for sub in ("bin", "include", "lib"):
         for p in (src / sub).rglob("*"):
             rel = p.relative_to(src)
@@ -62,10 +62,10 @@ def _copy_python(src: Path, root: Path) -> None:
                 inner = r[len(lib) + 1 :]
                 if inner.startswith(_SKIP) or "/test/" in inner or inner.startswith("config-3.12"):
                     continue
-                if inner.startswith("site-packages/") and not inner.startswith(
-                    ("site-packages/pip", "site-packages/README")
-                ):
-                    continue  # nothing of this machine's (its CA hook among them) goes in
+                if inner.startswith("site-packages/") and inner != "site-packages/README.txt":
+                    # Nothing installed on this machine goes in: its pip carries the
+                    # sandbox's CA in a patched certifi bundle. pip comes from ensurepip.
+                    continue
             if "__pycache__" in r and "/test" in r:
                 continue
             t = dest / rel
@@ -113,6 +113,11 @@ def ensure_base_image(docker: str = "docker", tag: str = "odoo-stack-test/python
             if py:
                 _copy_python(py, root)
                 subprocess.run(["chroot", str(root), "ldconfig"], check=True)
+                subprocess.run(
+                    ["chroot", str(root), "/usr/local/bin/python3.12", "-m", "ensurepip"],
+                    check=True,
+                    capture_output=True,
+                )
             else:
                 (root / "usr/local/bin/python").symlink_to("/usr/bin/python3")
             for d in ("var/lib/apt/lists", "var/cache/apt/archives"):

@@ -304,3 +304,25 @@ class CuttingProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+def start_registry(base: Path) -> tuple[subprocess.Popen, int]:
+    """A real OCI registry (Debian's docker-registry, the CNCF distribution server) on
+    127.0.0.1: Docker treats 127.0.0.0/8 registries as insecure-allowed, so plain HTTP works."""
+    port = free_port()
+    base.mkdir(parents=True, exist_ok=True)
+    conf = base / "config.yml"
+    conf.write_text(
+        "version: 0.1\n"
+        "log: {level: error}\n"
+        f"storage: {{filesystem: {{rootdirectory: {base / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+    )
+    proc = subprocess.Popen(
+        ["docker-registry", "serve", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_port(port, proc)
+    return proc, port

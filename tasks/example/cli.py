@@ -13,6 +13,7 @@ from ..core.console import guarded, say, warn
 from ..core.proc import git
 
 GITHUB_OCA = "https://github.com/OCA/"
+GITHUB_ODOO = "https://github.com/odoo/"
 
 
 def github_reachable(timeout: float = 10) -> bool:
@@ -20,13 +21,15 @@ def github_reachable(timeout: float = 10) -> bool:
 
 
 def insteadof_env(mirror: Path) -> dict[str, str]:
-    """git config through the environment: no edit of the user's ~/.gitconfig."""
+    """git config through the environment: no edit of the user's ~/.gitconfig.
+    Odoo's archive URL follows the same rule (tasks/core/download.py reads it)."""
     n = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
-    return {
-        "GIT_CONFIG_COUNT": str(n + 1),
-        f"GIT_CONFIG_KEY_{n}": f"url.{(mirror / 'OCA').as_uri()}/.insteadOf",
-        f"GIT_CONFIG_VALUE_{n}": GITHUB_OCA,
-    }
+    pairs = [(mirror / "OCA", GITHUB_OCA), (mirror / "odoo", GITHUB_ODOO)]
+    env = {"GIT_CONFIG_COUNT": str(n + len(pairs))}
+    for i, (local, remote) in enumerate(pairs, n):
+        env[f"GIT_CONFIG_KEY_{i}"] = f"url.{local.as_uri()}/.insteadOf"
+        env[f"GIT_CONFIG_VALUE_{i}"] = remote
+    return env
 
 
 @task(
@@ -39,7 +42,7 @@ def insteadof_env(mirror: Path) -> dict[str, str]:
 @guarded
 def example(c, offline=False, online=False, workdir=None):
     """Pin, sync, flatten and check the bundled example stack in build/example/."""
-    from .mirror import build_mirror
+    from .mirror import build_mirror, build_odoo_mirror
 
     root = Path(__file__).resolve().parents[2]
     work = Path(workdir).resolve() if workdir else root / "build" / "example"
@@ -48,18 +51,23 @@ def example(c, offline=False, online=False, workdir=None):
     if (work / "addons").exists():
         shutil.rmtree(work / "addons")
     shutil.copytree(root / "addons", work / "addons")
+    # What image.build and image.lint read: the Dockerfile, its ignore file, hadolint's config.
+    shutil.copytree(root / "docker", work / "docker", dirs_exist_ok=True)
+    for name in (".dockerignore", ".hadolint.yaml"):
+        shutil.copy2(root / name, work / name)
     env = {"STACK_ROOT": str(work)}
     use_mirror = offline or (not online and not github_reachable())
     if use_mirror:
         warn(
-            "GitHub is not reachable: using local stand-ins of the OCA repos "
-            "(url.<mirror>.insteadOf https://github.com/OCA/)"
+            "GitHub is not reachable: using local stand-ins of Odoo and the OCA repos "
+            "(url.<mirror>.insteadOf https://github.com/OCA/ and .../odoo/)"
         )
         mirror = work / "oca-mirror"
         if not mirror.exists():
             # A new mirror has new commits: pins and checkouts of an older one are void.
             (work / "stack.lock").unlink(missing_ok=True)
             shutil.rmtree(work / "external-src", ignore_errors=True)
+        build_odoo_mirror(mirror, root / "tests" / "odoo-standin")
         env.update(insteadof_env(build_mirror(mirror)))
     inv = f"{sys.executable} -m invoke -r {root}"
     for cmd in ("oca.pin", "oca.pin --check", "oca.sync", "oca.flatten --strict", "oca.deps"):

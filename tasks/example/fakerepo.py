@@ -96,6 +96,14 @@ class FakeRepo:
         self._git("update-ref", ref, commit)
         return self
 
+    def archive(self, commit: str, dest: Path) -> Path:
+        """A GitHub-style source archive (<repo>-<commit>/ inside) of ``commit``."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        prefix = f"{self.path.name}-{commit}/"
+        self._git("archive", "--format=tar.gz", f"--prefix={prefix}", "-o", str(dest), commit)
+        return dest
+
     def bare(self, dest: Path) -> Path:
         """Mirror every ref (incl. refs/pull/*) into a bare repo at ``dest``."""
         dest = Path(dest)

@@ -75,3 +75,29 @@ def build_mirror(root: Path, series: tuple[str, ...] = ("19.0", "18.0")) -> Path
         work.checkout(series[0])
         work.bare(bare)
     return root
+
+
+def build_odoo_mirror(
+    root: Path, standin: Path, series: tuple[str, ...] = ("19.0", "18.0")
+) -> Path:
+    """A stand-in of github.com/odoo/odoo at ``root/odoo/odoo.git`` (a branch per series) and
+    its GitHub-style archives at ``root/odoo/odoo/archive/<commit>.tar.gz``. Idempotent."""
+    import shutil
+
+    bare = root / "odoo" / "odoo.git"
+    if bare.exists():
+        return root
+    work = FakeRepo(root / "work" / "odoo", branch=series[0])
+    for i, s in enumerate(series):
+        if i:
+            work.checkout(s, create=True)
+        shutil.copytree(standin, work.path, dirs_exist_ok=True)
+        work.write(
+            "odoo/release.py",
+            f'version = "{s}"\nversion_info = ({s.replace(".", ", ")}, "final", 0, "")\n',
+        )
+        commit = work.commit(f"[{s}] odoo: stand-in source tree")
+        work.archive(commit, root / "odoo" / "odoo" / "archive" / f"{commit}.tar.gz")
+    work.checkout(series[0])
+    work.bare(bare)
+    return root

@@ -92,13 +92,11 @@ def _stream(cmd: list[str], env: dict[str, str], verbose: bool) -> tuple[int, li
         errors="replace",
     )
     assert proc.stdout is not None
-    lines: list[str] = []
     for line in proc.stdout:
         line = line.rstrip("\n")
         tail.append(line)
-        lines.append(line) if line.startswith("#") and (
-            " CACHED" in line or "DONE" in line
-        ) else None
+        if re.match(r"^#\d+ (CACHED$|\[)", line):
+            status.append(line)
         header = re.match(r"^(#\d+) \[", line)
         if verbose or (header and header[1] not in shown):
             shown.add(header[1] if header else "")
@@ -161,7 +159,10 @@ def build(
 
 def _step_counts(status: list[str]) -> tuple[int, int]:
     """(cached, run) Dockerfile steps: BuildKit prints "#N [stage i/n] ..." then "#N CACHED"."""
-    headers = {ln.split()[0] for ln in status if "[" in ln and not re.search(r"\[internal\]", ln)}
+    # FROM is resolved, not built; [internal] steps load the Dockerfile and context.
+    headers = {
+        ln.split()[0] for ln in status if "[" in ln and not re.search(r"\[internal\]|\] FROM ", ln)
+    }
     cached = {ln.split()[0] for ln in status if ln.endswith("CACHED")} & headers
     return len(cached), len(headers - cached)
 

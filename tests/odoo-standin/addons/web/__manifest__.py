@@ -1,1 +1,1 @@
-{'name': 'Web', 'version': '19.0.1.0', 'depends': ['base'], 'installable': True}
+{"name": "Web", "version": "19.0.1.0", "depends": ["base"], "installable": True}

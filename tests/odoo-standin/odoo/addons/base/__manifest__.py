@@ -1,1 +1,1 @@
-{'name': 'Base', 'version': '19.0.1.0', 'depends': [], 'installable': True}
+{"name": "Base", "version": "19.0.1.0", "depends": [], "installable": True}
