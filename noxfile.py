@@ -43,3 +43,12 @@ def bench(session: nox.Session) -> None:
         session.run("python", "benchmarks/run.py")
     if "db" in which:
         session.run("python", "benchmarks/db_bench.py")
+
+
+@nox.session(python=PYTHON)
+def image(session: nox.Session) -> None:
+    """Lint, build and scan the production image (needs a Docker engine)."""
+    _install(session)
+    session.run("invoke", "image.lint")
+    session.run("invoke", "image.build", *session.posargs)
+    session.run("invoke", "image.scan")

@@ -37,7 +37,7 @@ def build(c, tag=None, push=False, extra_ca=None, base=None, verbose=False, json
 
     from .build import build as do_build
     from .build import push as do_push
-    from .context import assemble
+    from .context import assemble, checked_pins
     from .engine import docker
     from .spec import image_spec
 
@@ -45,6 +45,7 @@ def build(c, tag=None, push=False, extra_ca=None, base=None, verbose=False, json
     spec = image_spec(cfg)
     if base:
         spec = replace(spec, base=base)
+    checked_pins(cfg)  # no lock or a stale one: exit 2, even on a machine without Docker
     engine = docker()  # before any work: no engine is one clear line, exit 2
     ca = Path(extra_ca) if extra_ca else spec.extra_ca
     if ca is None and os.environ.get("STACK_EXTRA_CA"):
