@@ -122,6 +122,7 @@ def build(
     extra_tags: list[str],
     extra_ca: Path | None,
     verbose: bool = False,
+    no_cache: bool = False,
 ) -> Built:
     import time
 
@@ -130,6 +131,8 @@ def build(
     with tempfile.TemporaryDirectory(prefix="stack-build-") as priv:
         iid = Path(priv) / "iid"
         cmd = [*docker.build_cmd(), "--progress=plain", f"--iidfile={iid}"]
+        if no_cache:
+            cmd.append("--no-cache")
         for k, v in build_args(cfg, spec, ctx, rev).items():
             cmd += ["--build-arg", f"{k}={v}"]
         if extra_ca:

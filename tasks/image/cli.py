@@ -27,11 +27,14 @@ def _mb(n: int) -> str:
         "extra_ca": "CA file or folder trusted at build time only (a TLS-intercepting proxy)",
         "base": "base image reference, overriding [image] base and the Dockerfile's pin",
         "verbose": "show Docker's whole build output",
+        "no_cache": "rebuild every layer (e.g. weekly, for Debian's security updates)",
         "json": "machine-readable output",
     },
 )
 @guarded
-def build(c, tag=None, push=False, extra_ca=None, base=None, verbose=False, json=False):
+def build(
+    c, tag=None, push=False, extra_ca=None, base=None, verbose=False, no_cache=False, json=False
+):
     """Flatten the pinned stack into a context and build the production image."""
     from dataclasses import replace
 
@@ -53,7 +56,7 @@ def build(c, tag=None, push=False, extra_ca=None, base=None, verbose=False, json
     with step("assembling the build context (sync, flatten --mode copy, pinned downloads)"):
         ctx = assemble(cfg, spec, cfg.root / "build" / "image" / "context")
     with step(f"building {spec.name} ({ctx.addons} addons)"):
-        built = do_build(cfg, spec, engine, ctx, list(tag or []), ca, verbose)
+        built = do_build(cfg, spec, engine, ctx, list(tag or []), ca, verbose, no_cache)
     if push:
         with step(f"pushing {len(built.tags)} tag(s)"):
             do_push(engine, list(built.tags))

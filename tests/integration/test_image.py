@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, CLIResult, need
+from imageproj import CA_DIR, extra_ca_args, make_project
 from services import start_registry, stop_process
 
 pytestmark = pytest.mark.docker
@@ -32,7 +33,6 @@ SECRET = "AKIA" + "Z7QJ4LTGXWN2VBK5"  # an AWS access key id shape trivy's rules
 SECRET_LINE = (
     f"AWS_ACCESS_KEY_ID={SECRET}\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
 )
-CA_DIR = Path("/usr/local/share/ca-certificates")
 
 
 def docker_cli() -> str | None:
@@ -49,27 +49,6 @@ def dk(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 DOCKER = docker_cli() or "docker"
 
 
-def _deb(tmp: Path) -> Path:
-    """A stand-in wkhtmltox .deb (the real one comes from GitHub, unreachable here)."""
-    pkg = tmp / "wk"
-    (pkg / "DEBIAN").mkdir(parents=True)
-    (pkg / "usr/local/bin").mkdir(parents=True)
-    exe = pkg / "usr/local/bin/wkhtmltopdf"
-    exe.write_text('#!/bin/sh\necho "wkhtmltopdf 0.12.6.1 (with patched qt) stand-in"\n')
-    exe.chmod(0o755)
-    (pkg / "DEBIAN/control").write_text(
-        "Package: wkhtmltox\nVersion: 0.12.6.1-3\nArchitecture: amd64\nMaintainer: tests\n"
-        "Depends: fontconfig, libxrender1\nDescription: stand-in for the image tests\n"
-    )
-    out = tmp / "wkhtmltox.deb"
-    subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "--build", str(pkg), str(out)],
-        check=True,
-        capture_output=True,
-    )
-    return out
-
-
 class ImageProject:
     def __init__(self, root: Path, env: dict[str, str], registry: str):
         self.root, self.env, self.registry = root, env, registry
@@ -84,8 +63,7 @@ class ImageProject:
         return CLIResult(cp.returncode, cp.stdout, cp.stderr)
 
     def build(self, *args: str) -> dict:
-        extra = ["--extra-ca", str(CA_DIR)] if any(CA_DIR.glob("*.crt")) else []
-        r = self.run("image.build", "--json", *extra, *args)
+        r = self.run("image.build", "--json", *extra_ca_args(), *args)
         assert r.code == 0, r.err[-3000:]
         return json.loads(r.out)
 
@@ -108,46 +86,11 @@ def image_project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("image")
     reg, port = start_registry(tmp / "registry")
     work = tmp / "proj"
-    # The bundled example (offline mirror of Odoo and the OCA repos): pinned and synced.
-    inv = [sys.executable, "-m", "invoke", "-r", str(ROOT)]
-    cp = subprocess.run(
-        [*inv, "example", "--offline", "--workdir", str(work)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert cp.returncode == 0, cp.stderr[-3000:]
-    deb = _deb(tmp)
-    sha = hashlib.sha256(deb.read_bytes()).hexdigest()
-    text = (work / "stack.toml").read_text()
-    text = re.sub(
-        r'(?m)^name = "registry\.digitalocean\.com/acme/odoo"$',
-        f'name = "127.0.0.1:{port}/acme/odoo"',
-        text,
-    )
-    text = re.sub(
-        r'(?m)^url = "https://github.com/wkhtmltopdf/.*"$', f'url = "{deb.as_uri()}"', text
-    )
-    text = re.sub(r'(?m)^sha256 = "98ba0d.*"$', f'sha256 = "{sha}"', text)
-    text = text.replace("[image]\n", f'[image]\nbase = "{base}"\n', 1)
-    (work / "stack.toml").write_text(text)
-    # Secrets planted where a careless build would pick them up.
+    env = make_project(work, base, f"127.0.0.1:{port}/acme/odoo")
+    # Secrets planted where a careless build would pick them up (both git-ignored).
     (work / ".env.prod").write_text(SECRET_LINE)
     (work / "addons" / "acme_base" / ".env").write_text(SECRET_LINE)
-    (work / ".gitignore").write_text(".env*\nbuild/\nexternal-src/\noca-mirror/\n")
-    ident = {
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    genv = {**os.environ, **ident}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "stack"]):
-        subprocess.run(["git", *args], cwd=work, env=genv, check=True, capture_output=True)
-    from tasks.example.cli import insteadof_env
-
-    # Downloads and fetches go where the example's did: the local mirror.
-    proj = ImageProject(work, insteadof_env(work / "oca-mirror"), f"127.0.0.1:{port}")
+    proj = ImageProject(work, env, f"127.0.0.1:{port}")
     proj.first = proj.build("--tag", "test")
     yield proj
     stop_process(reg)
@@ -201,7 +144,7 @@ def test_no_compiler_headers_or_caches_in_final_image(image_project):
         "ls /usr/include/libpq-fe.h /usr/include/libxml2 2>/dev/null && exit 4; "
         "ls /var/lib/apt/lists/*_Packages 2>/dev/null && exit 5; "
         "ls -d /root/.cache/pip 2>/dev/null && exit 6; "
-        "/opt/venv/bin/python -c 'import polib' && wkhtmltopdf --version"
+        "/opt/venv/bin/python -c 'import polib, psycopg2' && wkhtmltopdf --version"
     )
     r = dk("run", "--rm", "--entrypoint", "sh", _ref(image_project), "-c", script, check=False)
     assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polib  # noqa: F401  (proves the builder's wheels reached the runtime)
+import psycopg2  # noqa: F401  (compiled in the builder; its libpq comes with the runtime)
 
 from . import release
 
