@@ -36,13 +36,15 @@ def example(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (see benchmarks/README.md): `-- git`, `-- db`, or both by default."""
+    """Benchmarks (see benchmarks/README.md): `-- git`, `-- db`, `-- image`; all by default."""
     _install(session)
-    which = session.posargs or ["git", "db"]
+    which = session.posargs or ["git", "db", "image"]
     if "git" in which:
         session.run("python", "benchmarks/run.py")
     if "db" in which:
         session.run("python", "benchmarks/db_bench.py")
+    if "image" in which:
+        session.run("python", "benchmarks/image_bench.py")
 
 
 @nox.session(python=PYTHON)
