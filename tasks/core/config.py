@@ -88,6 +88,20 @@ def _any(v: Any) -> str | None:  # checked where it is used (tasks/image/policy.
     return None
 
 
+def _mb(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 1_048_576
+    return None if ok else "must be a whole number of MB (1 to 1048576)"
+
+
+def _num(v: Any) -> str | None:
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and 0 < v <= 1024
+    return None if ok else "must be a positive number"
+
+
+def _cron(v: Any) -> str | None:
+    return None if v in ("separate", "inline") else 'must be "separate" or "inline"'
+
+
 _REPO = {"url": _str, "ref": _str, "addons": _str_list}
 # [env.<name>]: where an environment's database, filestore and backups are.
 _ENV = {
@@ -98,6 +112,9 @@ _ENV = {
         "user": _str,
         "sslmode": _sslmode,
         "sslrootcert": _str,
+        "plan": _str,  # a DigitalOcean database size slug, e.g. db-s-1vcpu-2gb
+        "max_connections": _count,  # the plan's connection limit (default: from plan)
+        "reserved_connections": _count,  # kept free for admin, backups, migrations
     },
     "filestore": {"path": _str},
     "backup": {
@@ -107,6 +124,29 @@ _ENV = {
         "encrypt": {"recipients": _str_list},
         "jobs": _positive,
         "level": _level,
+    },
+    # What `invoke render` needs: the droplet, the domain, Odoo's process model, neighbours.
+    "domain": _str,
+    "production": _bool,
+    "acme_email": _str,
+    "droplet": {"size": _str, "vcpus": _positive, "memory_mb": _mb, "os_reserve_mb": _mb},
+    "odoo": {
+        "image": _str,
+        "cron": _cron,
+        "upload_limit_mb": _mb,
+        "dbfilter": _str,
+    },
+    "services": {
+        "*": {
+            "image": _str,
+            "memory_mb": _mb,
+            "cpus": _num,
+            "subdomain": _str,
+            "port": _port,
+            "db_connections": _count,
+            "volume": _str,
+            "secrets": _str_list,
+        }
     },
 }
 _SCHEMA: dict[str, Any] = {
@@ -137,6 +177,7 @@ _REQUIRED = {
     ("env", "*", "db"): ["host", "name", "user"],
     ("env", "*", "backup", "s3"): ["bucket"],
     ("image", "wkhtmltopdf"): ["url", "sha256"],
+    ("env", "*", "services", "*"): ["image", "memory_mb"],
 }
 _NAMED_TABLES = ("repos", "env")  # tables whose sub-table names are the user's
 
@@ -304,7 +345,10 @@ def _validate(data: Any, schema: dict[str, Any], where: tuple[str, ...], path: P
                 at = f" (line {line})" if line else ""
                 raise BadInput(f"{path}{at}: {_where(where)} {key} {problem}")
     pattern = tuple(
-        "*" if where and where[0] in _NAMED_TABLES and i == 1 else p for i, p in enumerate(where)
+        "*"
+        if (where and where[0] in _NAMED_TABLES and i == 1) or (i and where[i - 1] == "services")
+        else p
+        for i, p in enumerate(where)
     )
     for req in _REQUIRED.get(pattern, []):
         if req not in data:
