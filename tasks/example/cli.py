@@ -73,4 +73,29 @@ def example(c, offline=False, online=False, workdir=None):
     for cmd in ("oca.pin", "oca.pin --check", "oca.sync", "oca.flatten --strict", "oca.deps"):
         say(f"$ invoke {cmd}")
         c.run(f"{inv} {cmd}", env=env, pty=False)
-    say(f"example stack ready: {work / 'build' / 'addons'}")
+    _prod_stand_ins(work)
+    say("$ invoke render --env prod")
+    c.run(f"{inv} render --env prod", env=env, pty=False)
+    say(f"example ready: {work / 'build' / 'addons'}; production files: {work / 'build' / 'prod'}")
+
+
+def _prod_stand_ins(work: Path) -> None:
+    """What an operator brings for `render --env prod`: .env.prod (random values here) and
+    the managed database's CA certificate (a throwaway self-signed one here)."""
+    import secrets
+    import subprocess
+
+    env_file = work / ".env.prod"
+    if not env_file.exists():
+        keys = ["DB_PASSWORD", "ODOO_ADMIN_PASSWORD", "SUPERSET_SECRET_KEY"]
+        keys += ["OAUTH2_PROXY_CLIENT_SECRET", "OAUTH2_PROXY_COOKIE_SECRET"]
+        env_file.write_text("".join(f"{k}={secrets.token_urlsafe(24)}\n" for k in keys))
+        env_file.chmod(0o600)
+    ca = work / "certs" / "do-managed-pg-ca.crt"
+    if not ca.exists():
+        ca.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+             "-keyout", "/dev/null", "-out", str(ca), "-subj", "/CN=example database CA"],
+            check=True, capture_output=True,
+        )  # fmt: skip

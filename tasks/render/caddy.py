@@ -43,7 +43,10 @@ def render(
         ]
         if s.refuse_db_manager:
             # Production: the database manager (create, drop, backup, restore) is not public.
-            body.append("\t@dbmanager path /web/database/*\n\trespond @dbmanager 403")
+            # In its own handle: a bare `respond` would sort after the catch-all handle below.
+            body.append(
+                "\t@dbmanager path /web/database/*\n\thandle @dbmanager {\n\t\trespond 403\n\t}"
+            )
         if s.websocket_upstream:
             body.append(f"\thandle /websocket* {{\n\t\treverse_proxy {s.websocket_upstream}\n\t}}")
         # reverse_proxy sets X-Forwarded-For/-Proto/-Host; Odoo trusts them with proxy_mode.
