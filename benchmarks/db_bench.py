@@ -152,6 +152,17 @@ jobs = {args.jobs}
         res["ours"] = {"backup_s": secs, "backup_rss_kb": rss, "bytes": du(set_dir)}
         secs, rss = timed([*inv, "db.restore", "--env", "bench", "--as", "r_ours"], env)
         res["ours"].update(restore_s=secs, restore_rss_kb=rss, steps=list(STEPS))
+        # The floor of any pg_restore-based restore here: the same dump, database only (no
+        # filestore, no checks), with the same jobs and session settings as db.restore.
+        _, _ = timed([str(bindir / "createdb"), "r_floor"], env)
+        floor_env = dict(env, PGOPTIONS="-c maintenance_work_mem=512MB -c synchronous_commit=off")
+        t = time.perf_counter()
+        timed(
+            [str(bindir / "pg_restore"), f"--jobs={args.jobs}", "--no-owner", "-d", "r_floor",
+             str(set_dir / "db")],
+            floor_env,
+        )  # fmt: skip
+        res["floor"] = {"pg_restore_db_only_s": time.perf_counter() - t}
 
         # --- click-odoo-contrib zip, reproduced
         z = work / "zip"
@@ -254,6 +265,12 @@ def report(r: dict) -> None:
             f"{m['restore_rss_kb'] / 1024:<6.0f}{ratio}"
         )
     print("ratios are odoo-stack / other (lower is better)")
+    if "floor" in r:
+        f = r["floor"]["pg_restore_db_only_s"]
+        print(
+            f"floor: pg_restore -j of the database alone takes {f:.1f}s = "
+            f"{f / r['zip']['restore_s']:.2f}x the zip restore (with no filestore at all)"
+        )
 
 
 if __name__ == "__main__":

@@ -75,6 +75,13 @@ def render(spec: RenderSpec, sz: OdooSizing) -> dict[str, Any]:
         "volumes": ["caddy-data:/data", "caddy-config:/config"],
         "networks": ["internal"],
         "depends_on": {"odoo": {"condition": "service_started"}},
+        # Caddy's admin endpoint answers inside the container only.
+        "healthcheck": {
+            "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2019/config/"],
+            "interval": "30s",
+            "timeout": "5s",
+            "retries": 3,
+        },
         "logging": LOGGING,
         "deploy": _limits(CADDY_MB),
     }

@@ -39,3 +39,15 @@ def test_an_ignore_without_a_reason_is_refused(project):
     r = project.run("image.lint")
     assert r.code == 2
     assert ".hadolint.yaml:2: ignored rule DL3008 has no reason" in r.err
+
+
+def test_scan_policy_errors_exit_2_before_scanning(project):
+    project.write_stack('[odoo]\nversion = "19.0"\n[scan]\nfail_on = ["CRITICAL", "SEVERE"]\n')
+    r = project.run("image.scan", "--skip-vulns")
+    assert r.code == 2 and "unknown severity 'SEVERE'" in r.err
+    project.write_stack(
+        '[odoo]\nversion = "19.0"\n[[scan.ignore]]\nid = "CVE-2026-1"\nreason = "r"\n'
+        'expires = "31/12/2026"\n'
+    )
+    r = project.run("image.scan", "--skip-vulns")
+    assert r.code == 2 and "expires '31/12/2026' is not a date" in r.err
