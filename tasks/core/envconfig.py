@@ -57,7 +57,8 @@ class EnvSpec:
         return self.root / f".env.{self.name}"
 
 
-def env_spec(cfg: StackConfig, name: str) -> EnvSpec:
+def env_table(cfg: StackConfig, name: str) -> dict:
+    """The raw [env.<name>] table, or exit 2 naming the environments there are."""
     envs = cfg.raw.get("env", {})
     if name not in envs:
         raise BadInput(
@@ -65,7 +66,11 @@ def env_spec(cfg: StackConfig, name: str) -> EnvSpec:
             hint="environments: "
             + (", ".join(sorted(envs)) or "none yet (see docs/stack-toml.md)"),
         )
-    raw = envs[name]
+    return envs[name]
+
+
+def env_spec(cfg: StackConfig, name: str) -> EnvSpec:
+    raw = env_table(cfg, name)
     if "db" not in raw:
         raise BadInput(f"stack.toml: [env.{name}] has no [env.{name}.db] table")
     d = raw["db"]

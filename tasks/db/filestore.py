@@ -8,6 +8,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.download import sha256_file
 from ..core.errors import CheckFailed
 
 CHUNK = 1 << 20
@@ -235,7 +236,7 @@ def extract(archive_path: Path, dest: Path, expect_sha256: str | None = None) ->
                     size += member.size
             hashing.drain()
         except (zstandard.ZstdError, tarfile.TarError, EOFError, ValueError) as e:
-            if expect_sha256 and sha256_of(archive_path) != expect_sha256:
+            if expect_sha256 and sha256_file(archive_path) != expect_sha256:
                 raise _mismatch(archive_path) from None
             raise CheckFailed(f"{archive_path}: damaged archive ({e})") from None
     if expect_sha256 and hashing.sha256.hexdigest() != expect_sha256:
@@ -248,11 +249,3 @@ def _mismatch(path: Path) -> CheckFailed:
         f"{path}: sha256 mismatch: the file is damaged",
         hint="use another backup set (db.list), or its offsite copy",
     )
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.config import StackConfig, _did_you_mean
+from ..core.config import StackConfig
+from ..core.envconfig import env_table
 from ..core.errors import BadInput
 
 
@@ -54,13 +55,7 @@ class RenderSpec:
 
 
 def render_spec(cfg: StackConfig, name: str) -> RenderSpec:
-    envs = cfg.raw.get("env", {})
-    if name not in envs:
-        raise BadInput(
-            f"no [env.{name}] in {cfg.stack_file}{_did_you_mean(name, sorted(envs))}",
-            hint="environments are the [env.<name>] tables of stack.toml",
-        )
-    t = envs[name]
+    t = env_table(cfg, name)
     where = f"{cfg.stack_file}: [env.{name}]"
     if "domain" not in t:
         raise BadInput(f"{where} domain is missing", hint='e.g. domain = "erp.example.com"')
