@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -200,13 +203,21 @@ def restore_into(
     env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str, fs_dest: Path | None
 ) -> filestore.TreeStats | None:
     """pg_restore and the filestore extraction side by side: one is mostly the database
-    server's work, the other ours."""
+    server's work, the other ours. The extraction runs in a thread of lower priority (nice
+    10): the database's restore is the critical path, the extraction fills idle CPU."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1) as pool:
+    def background_place() -> filestore.TreeStats | None:
+        with contextlib.suppress(AttributeError, OSError):
+            # this thread only (on Linux a thread id is a PRIO_PROCESS target)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        return place_filestore(fetched, fs_dest, force=True) if fs_dest else None
+
+    with ThreadPoolExecutor(2) as pool:
         db_job = pool.submit(pg_restore, env, secrets, fetched, target)
+        fs_job = pool.submit(background_place)
         try:
-            stats = place_filestore(fetched, fs_dest, force=True) if fs_dest else None
+            stats = fs_job.result()
         finally:
             db_job.result()
     return stats
