@@ -76,6 +76,15 @@ def create(
     set_id = new_id(started, label)
     root.mkdir(parents=True, exist_ok=True)
     final = root / set_id
+    if final.exists() and now is None:
+        # Ids have one-second resolution: a second backup in the same second (a pre-deploy
+        # snapshot beside a scheduled one) waits for the next second instead of failing.
+        import time
+
+        time.sleep(1.05 - started.microsecond / 1e6)
+        started = datetime.now(UTC)
+        set_id = new_id(started, label)
+        final = root / set_id
     if final.exists():
         raise BadInput(f"{final} already exists", hint="wait a second or pass another --label")
     staging = root / f".partial-{set_id}"

@@ -203,14 +203,18 @@ def restore_into(
     env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str, fs_dest: Path | None
 ) -> filestore.TreeStats | None:
     """pg_restore and the filestore extraction side by side: one is mostly the database
-    server's work, the other ours. The extraction runs in a thread of lower priority (nice
-    10): the database's restore is the critical path, the extraction fills idle CPU."""
+    server's work, the other ours. The extraction runs in a thread of the lowest priority
+    (SCHED_IDLE, else nice 10): the database's restore is the critical path, the extraction
+    fills the CPU time it leaves idle."""
     from concurrent.futures import ThreadPoolExecutor
 
     def background_place() -> filestore.TreeStats | None:
+        tid = threading.get_native_id()  # on Linux a thread id is a scheduling target
         with contextlib.suppress(AttributeError, OSError):
-            # this thread only (on Linux a thread id is a PRIO_PROCESS target)
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            os.setpriority(os.PRIO_PROCESS, tid, 10)
+        with contextlib.suppress(AttributeError, OSError):
+            # Better still: run only on CPU time the restore leaves idle.
+            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
         return place_filestore(fetched, fs_dest, force=True) if fs_dest else None
 
     with ThreadPoolExecutor(2) as pool:
