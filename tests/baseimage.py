@@ -97,7 +97,8 @@ def ensure_base_image(docker: str = "docker", tag: str = "odoo-stack-test/python
         cache.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="stack-base-", dir="/var/tmp") as tmp:
             root = Path(tmp) / "root"
-            pkgs = RUNTIME_LIBS + ([] if py else ["python3", "python3-venv"])
+            # Without a CPython 3.12 here: Debian's 3.11 with headers, as python:*-slim has them.
+            pkgs = RUNTIME_LIBS + ([] if py else ["python3", "python3-venv", "python3-dev"])
             subprocess.run(
                 [
                     "debootstrap",
