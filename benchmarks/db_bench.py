@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests")]
 
+import pgdist  # noqa: E402
 from odoodb import Scale, populate, write_filestore  # noqa: E402
 from services import start_pg  # noqa: E402
 
@@ -138,6 +139,7 @@ jobs = {args.jobs}
         env = dict(
             os.environ,
             STACK_ROOT=str(proj),
+            STACK_PG_LIB=pgdist.pg_lib_path(),
             PGPASSWORD=srv.password,
             PGHOST=srv.host,
             PGPORT=str(srv.port),

@@ -274,13 +274,16 @@ Host stack-git
 @pytest.fixture(scope="session")
 def pg_server():
     """A throwaway PostgreSQL cluster (initdb in /tmp), password auth on 127.0.0.1."""
+    import pgdist
     from services import pg_bindir, start_pg
 
     need(
         pg_bindir() is not None,
         "PostgreSQL server binaries",
-        "apt-get install postgresql (any version; tests use the newest under /usr/lib/postgresql)",
+        "python tests/pgdist.py (PostgreSQL 16, as production) or apt-get install postgresql",
     )
+    # The toolkit under test finds its pg_dump/pg_restore where the server came from.
+    os.environ["STACK_PG_LIB"] = pgdist.pg_lib_path()
     server = start_pg()
     try:
         yield server

@@ -72,8 +72,13 @@ def start_git_daemon(base: Path) -> tuple[subprocess.Popen, int]:
 
 
 def pg_bindir() -> Path | None:
+    """The newest server at hand: PostgreSQL 16 from pgdist (production's major) when it
+    was fetched, else the newest of Debian's under /usr/lib/postgresql."""
+    import pgdist
+
+    roots = [pgdist.CACHE, PG_LIB] if pgdist.installed() else [PG_LIB]
     dirs = sorted(
-        (d for d in PG_LIB.glob("*/bin") if (d / "initdb").exists()),
+        (d for r in roots for d in r.glob("*/bin") if (d / "initdb").exists()),
         key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0,
     )
     return dirs[-1] if dirs else None

@@ -13,7 +13,14 @@ from ..core.errors import BadInput
 from ..core.proc import Result, run
 from ..core.secrets import Secret
 
-PG_LIB = Path(os.environ.get("STACK_PG_LIB", "/usr/lib/postgresql"))
+# Where client versions live, Debian's layout (<root>/<major>/bin); several roots may be
+# listed, separated like PATH.
+PG_LIB_DEFAULT = "/usr/lib/postgresql"
+
+
+def pg_lib_roots() -> list[Path]:
+    raw = os.environ.get("STACK_PG_LIB", PG_LIB_DEFAULT)
+    return [Path(p) for p in raw.split(os.pathsep) if p]
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def find_tool(tool: str, server: int) -> tuple[str, int]:
     silently miss objects).
     """
     found: dict[int, str] = {}
-    for d in sorted(PG_LIB.glob("*/bin")):
+    for d in (d for root in pg_lib_roots() for d in sorted(root.glob("*/bin"))):
         b = d / tool
         if b.is_file():
             v = _tool_major(str(b))
@@ -120,7 +127,7 @@ def find_tool(tool: str, server: int) -> tuple[str, int]:
         raise BadInput(
             f"{tool} {server} or newer is needed for a PostgreSQL {server} server; found: {have}",
             hint=f"install postgresql-client-{server} (its binaries go to "
-            f"{PG_LIB}/{server}/bin), or set STACK_PG_LIB",
+            f"{PG_LIB_DEFAULT}/{server}/bin), or list its root in STACK_PG_LIB",
         )
     return found[usable[0]], usable[0]
 

@@ -29,6 +29,9 @@ def test_backup_set_has_manifest_checksums_and_counts(odoo_env):
     assert man["server_major"] >= 15 and man["pg_dump"]["major"] >= man["server_major"]
     paths = {a["path"] for a in man["artifacts"]}
     assert "filestore.tar.zst" in paths and "db/toc.dat" in paths
+    # Table data compressed with zstd where pg_dump has it (16+, as production), else gzip.
+    data_suffix = ".dat.zst" if man["pg_dump"]["major"] >= 16 else ".dat.gz"
+    assert any(p.endswith(data_suffix) for p in paths), sorted(paths)
     assert all(len(a["sha256"]) == 64 for a in man["artifacts"])
     assert not [p for p in odoo_env.backups.iterdir() if p.name.startswith(".")]
 
