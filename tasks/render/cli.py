@@ -27,6 +27,7 @@ def render(c, env=None, out=None, check=False, json=False):
 
     from ..core.fs import swap_dir
     from ..core.secrets import Secrets
+    from . import odooconf
     from .files import drift, render_all
     from .spec import render_spec
 
@@ -34,8 +35,9 @@ def render(c, env=None, out=None, check=False, json=False):
         raise BadInput("--env is required", hint="e.g. --env prod (an [env.<name>] of stack.toml)")
     cfg = config.load()
     spec = render_spec(cfg, env)
-    result = render_all(spec, Secrets(spec.env_file))
     dest = Path(out) if out else cfg.root / "build" / env
+    previous = odooconf.previous_admin_hash(dest / "odoo.conf")
+    result = render_all(spec, Secrets(spec.env_file), previous)
     if check:
         changed = drift(dest, result.files)
         if changed:

@@ -31,7 +31,11 @@ def service_host(spec: RenderSpec, subdomain: str) -> str:
     return f"{subdomain}.{parent}"
 
 
-def render_all(spec: RenderSpec, secrets: Secrets) -> Rendered:
+def render_all(
+    spec: RenderSpec, secrets: Secrets, previous_admin_hash: str | None = None
+) -> Rendered:
+    """``previous_admin_hash``: admin_passwd of the odoo.conf rendered before, kept while it
+    still matches the master password."""
     vcpus, ram = droplet(spec.size, spec.vcpus, spec.memory_mb)
     neighbours = [Neighbour(s.name, s.memory_mb, s.db_connections) for s in spec.services]
     sz = odoo_sizing(vcpus, ram, neighbours, spec.cron_separate, spec.os_reserve_mb)
@@ -49,7 +53,7 @@ def render_all(spec: RenderSpec, secrets: Secrets) -> Rendered:
     options: dict[str, object] = {
         "addons_path": ADDONS_PATH,
         "data_dir": "/var/lib/odoo",
-        "admin_passwd": odooconf.hash_admin_password(admin.reveal(), f"{spec.name}"),
+        "admin_passwd": odooconf.hash_admin_password(admin.reveal(), previous_admin_hash),
         "db_host": spec.db_host,
         "db_port": spec.db_port,
         "db_user": spec.db_user,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import configparser
 import hashlib
+import hmac
+import os
+from pathlib import Path
 
 from ..core.errors import CheckFailed
 
@@ -107,12 +111,47 @@ def _ab64(b: bytes) -> str:
     return base64.b64encode(b).decode().rstrip("=").replace("+", ".")
 
 
-def hash_admin_password(password: str, salt_seed: str) -> str:
-    """passlib's $pbkdf2-sha512$ format, which Odoo verifies; the salt is derived from the
-    environment so that re-rendering an unchanged stack gives byte-identical files."""
-    salt = hashlib.sha256(f"odoo-stack admin_passwd salt:{salt_seed}".encode()).digest()[:16]
-    dk = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ROUNDS)
-    return f"$pbkdf2-sha512${PBKDF2_ROUNDS}${_ab64(salt)}${_ab64(dk)}"
+def _unab64(s: str) -> bytes:
+    s = s.replace(".", "+")
+    return base64.b64decode(s + "=" * (-len(s) % 4))
+
+
+def _pbkdf2(password: str, salt: bytes, rounds: int) -> str:
+    dk = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds)
+    return f"$pbkdf2-sha512${rounds}${_ab64(salt)}${_ab64(dk)}"
+
+
+def admin_password_matches(password: str, hashed: str) -> bool:
+    """Whether ``hashed`` (passlib's $pbkdf2-sha512$ format) is a hash of ``password``."""
+    try:
+        _, scheme, rounds, salt, _digest = hashed.split("$")
+        if scheme != "pbkdf2-sha512" or int(rounds) < PBKDF2_ROUNDS:
+            return False
+        return hmac.compare_digest(_pbkdf2(password, _unab64(salt), int(rounds)), hashed)
+    except (ValueError, binascii.Error):
+        return False
+
+
+def hash_admin_password(password: str, previous: str | None = None) -> str:
+    """passlib's $pbkdf2-sha512$ format, which Odoo verifies, with a random salt. The hash
+    already rendered is kept while it still matches the password: re-rendering an unchanged
+    stack then gives byte-identical files (render --check), and no two deployments with the
+    same password share a hash."""
+    if previous and admin_password_matches(password, previous):
+        return previous
+    return _pbkdf2(password, os.urandom(16), PBKDF2_ROUNDS)
+
+
+def previous_admin_hash(conf: Path) -> str | None:
+    """admin_passwd of an odoo.conf rendered before, if there is one."""
+    if not conf.is_file():
+        return None
+    cp = configparser.RawConfigParser()
+    try:
+        cp.read_string(conf.read_text())
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return cp.get("options", "admin_passwd", fallback=None)
 
 
 def render(options: dict[str, object]) -> str:

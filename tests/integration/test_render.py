@@ -154,6 +154,19 @@ def test_check_detects_drift(prod):
     conf.write_text(conf.read_text().replace("workers = 4", "workers = 9"))
     r = prod.run("render", "--env", "prod", "--check")
     assert r.code == 1 and "odoo.conf: differs" in r.err and "drifted" in r.err
+    # The master password's hash (random salt) is kept across renders while it matches ...
+    assert prod.run("render", "--env", "prod").code == 0
+    before = conf.read_text()
+    assert prod.run("render", "--env", "prod").code == 0
+    assert conf.read_text() == before
+    # ... and a changed master password is drift, then a new hash.
+    env_file = prod.root / ".env.prod"
+    env_file.write_text(env_file.read_text().replace("master-pw-77ab3f", "master-pw-new"))
+    r = prod.run("render", "--env", "prod", "--check")
+    assert r.code == 1 and "odoo.conf: differs" in r.err
+    assert prod.run("render", "--env", "prod").code == 0
+    h = odooconf.check(conf.read_text())["admin_passwd"]
+    assert odooconf.admin_password_matches("master-pw-new", h)
 
 
 def test_droplet_too_small_exits_1_with_the_arithmetic(prod):

@@ -102,9 +102,8 @@ def test_odoo_conf_refuses_unknown_keys_and_parses_its_own_output():
         odooconf.check("[options]\nhttp_prot = 8069\n")
 
 
-def test_admin_password_hash_is_passlib_pbkdf2_and_stable():
-    h = odooconf.hash_admin_password("s3cret", "prod")
-    assert h == odooconf.hash_admin_password("s3cret", "prod")
+def test_admin_password_hash_is_passlib_pbkdf2_random_salted_and_kept_while_it_matches():
+    h = odooconf.hash_admin_password("s3cret")
     _, scheme, rounds, salt, digest = h.split("$")
     assert scheme == "pbkdf2-sha512" and rounds == "600000"
 
@@ -114,3 +113,13 @@ def test_admin_password_hash_is_passlib_pbkdf2_and_stable():
 
     assert unab64(digest) == hashlib.pbkdf2_hmac("sha512", b"s3cret", unab64(salt), 600000)
     assert "s3cret" not in h
+    # A fresh salt each time: two deployments with one password never share a hash ...
+    assert odooconf.hash_admin_password("s3cret") != h
+    # ... but a rendered hash that still matches is kept (byte-identical re-renders).
+    assert odooconf.hash_admin_password("s3cret", h) == h
+    assert odooconf.admin_password_matches("s3cret", h)
+    # A changed password, a weaker or foreign hash, or garbage: a new hash.
+    for prev in (h.replace("600000", "1000"), "plaintext", "$pbkdf2-sha512$x$y$z", "$a$b$c$d$!"):
+        assert odooconf.hash_admin_password("s3cret", prev) != prev
+    assert not odooconf.admin_password_matches("other", h)
+    assert odooconf.hash_admin_password("other", h) != h
