@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -144,30 +142,71 @@ def create_database(admin, name: str) -> None:
 
 
 def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> None:
+    """The dump into ``target``: the schema; autovacuum held off the new tables (autovac);
+    data, indexes and constraints with pg_restore -j (where configured, the largest tables'
+    data split across parallel COPYs first: splitload); then autovacuum back on."""
+    from . import autovac, splitload
+
     conn = conn_for(env, secrets).with_db(target)
     with pg.connect(conn.with_db("postgres")) as admin, admin.cursor() as cur:
         server = pg.server_major(cur)
     restore_bin, _ = pg.find_tool("pg_restore", server)
     jobs = env.backup.jobs if env.backup else 2
-    # Session settings any user may set, also on a managed server: bigger sorts for the
-    # index builds, no waiting for WAL flushes (a failed restore is dropped anyway).
-    env_extra = {"PGOPTIONS": "-c maintenance_work_mem=512MB -c synchronous_commit=off"}
-    with step(f"pg_restore -j {jobs} into {target}"):
+    dump = fetched.path / "db"
+    listed = pg.run_tool([restore_bin, "--list", str(dump)], conn)
+    if not listed.ok:
+        raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
+    plan = splitload.plan(listed.stdout, dump) if jobs > 1 else splitload.Plan(listed.stdout)
+
+    def run(what: str, *args: str) -> None:
+        # Session settings any user may set, also on a managed server: bigger sorts for
+        # the index builds, no waiting for WAL flushes (a failed restore is dropped anyway).
         res = pg.run_tool(
             [
                 restore_bin,
-                f"--jobs={jobs}",
                 "--no-owner",
                 "--no-privileges",
                 "--exit-on-error",
                 f"--dbname={target}",
-                str(fetched.path / "db"),
+                *args,
+                str(dump),
             ],
             conn,
-            extra_env=env_extra,
+            extra_env={"PGOPTIONS": "-c maintenance_work_mem=512MB -c synchronous_commit=off"},
         )
-    if not res.ok:
-        raise CheckFailed(f"pg_restore into {target} failed: {res.last_error_line()}")
+        if not res.ok:
+            raise CheckFailed(f"pg_restore ({what}) into {target} failed: {res.last_error_line()}")
+
+    with step(f"pg_restore pre-data (schema) into {target}"):
+        run("pre-data", "--section=pre-data")
+    with pg.connect(conn) as db, db.cursor() as cur:
+        paused = autovac.pause(cur)
+    if plan.split:
+        names = ", ".join(t.table for t in plan.split)
+        with (
+            step(f"data: {names} in {jobs} COPY streams each, the rest pg_restore -j {jobs}"),
+            tempfile.NamedTemporaryFile("w", prefix="stack-restore-", suffix=".list") as lst,
+        ):
+            lst.write(plan.rest_list())
+            lst.flush()
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as pool:
+                rest = pool.submit(run, "data", "--section=data", f"--jobs={jobs}", "-L", lst.name)
+                try:
+                    for t in plan.split:
+                        splitload.load_split(conn, t, jobs, plan.encoding)
+                finally:
+                    rest.result()
+        with step(f"pg_restore -j {jobs} post-data (indexes, constraints)"):
+            run("post-data", "--section=post-data", f"--jobs={jobs}")
+    else:
+        # One run for both: pg_restore -j builds a table's indexes as soon as its data is
+        # in, beside the other tables' COPYs.
+        with step(f"pg_restore -j {jobs} data, indexes and constraints"):
+            run("data", "--section=data", "--section=post-data", f"--jobs={jobs}")
+    with pg.connect(conn) as db, db.cursor() as cur:
+        autovac.resume(cur, paused)
 
 
 def filestore_for(env: EnvSpec, dbname: str) -> Path:
@@ -187,8 +226,8 @@ def place_filestore(fetched: Fetched, dest: Path, force: bool) -> filestore.Tree
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         with step(f"extracting filestore into {dest}"):
-            stats = filestore.extract(
-                fetched.path / FILESTORE, tmp, expect_sha256=filestore_sha(fetched.manifest)
+            stats = _extract_in_idle_process(
+                fetched.path / FILESTORE, tmp, filestore_sha(fetched.manifest)
             )
         if dest.exists():
             shutil.rmtree(dest)
@@ -199,27 +238,45 @@ def place_filestore(fetched: Fetched, dest: Path, force: bool) -> filestore.Tree
     return stats
 
 
+def _extract_in_idle_process(archive: Path, dest: Path, sha256: str | None) -> filestore.TreeStats:
+    """filestore.extract in a low-priority process of its own (see fsworker)."""
+    import json
+    import sys
+
+    import tasks
+
+    from ..core.errors import BadInput
+    from ..core.proc import run
+
+    # The worker imports this very package, wherever it was loaded from.
+    pkg_root = str(Path(tasks.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
+    args = [sys.executable, "-m", "tasks.db.fsworker", str(archive), str(dest)]
+    res = run([*args, *([sha256] if sha256 else [])], env=env, timeout=None)
+    try:
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise CheckFailed(f"extracting {archive} failed: {res.last_error_line()}") from None
+    if "error" in out:
+        cls = BadInput if out["error"] == "BadInput" else CheckFailed
+        raise cls(out["message"], hint=out["hint"], details=out["details"])
+    return filestore.TreeStats(out["files"], out["bytes"])
+
+
 def restore_into(
     env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str, fs_dest: Path | None
 ) -> filestore.TreeStats | None:
     """pg_restore and the filestore extraction side by side: one is mostly the database
-    server's work, the other ours. The extraction runs in a thread of the lowest priority
-    (SCHED_IDLE, else nice 10): the database's restore is the critical path, the extraction
-    fills the CPU time it leaves idle."""
+    server's work, the other a low-priority process of ours."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def background_place() -> filestore.TreeStats | None:
-        tid = threading.get_native_id()  # on Linux a thread id is a scheduling target
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, tid, 10)
-        with contextlib.suppress(AttributeError, OSError):
-            # Better still: run only on CPU time the restore leaves idle.
-            os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    def place() -> filestore.TreeStats | None:
         return place_filestore(fetched, fs_dest, force=True) if fs_dest else None
 
     with ThreadPoolExecutor(2) as pool:
         db_job = pool.submit(pg_restore, env, secrets, fetched, target)
-        fs_job = pool.submit(background_place)
+        fs_job = pool.submit(place)
         try:
             stats = fs_job.result()
         finally:

@@ -178,3 +178,100 @@ def test_snapshot_is_a_labelled_backup(odoo_env):
     r = odoo_env.project.run("db.list", "--env", "local", "--json")
     (b,) = json.loads(r.out)["backups"]
     assert b["label"] == "pre-deploy" and b["id"] == sid
+
+
+def table_digest(env, table: str, dbname: str) -> str:
+    query = f"SELECT md5(string_agg(t::text, '|' ORDER BY t.id)) FROM {table} t"
+    return env.sql(query, dbname)[0][0]
+
+
+def test_restore_splits_big_tables_across_parallel_copies_losslessly(odoo_env):
+    # Rows that stress COPY's text format: newlines, tabs, backslashes, "\." lines, NULLs.
+    odoo_env.sql(
+        "INSERT INTO mail_message (model, res_id, body) VALUES "
+        "('x', 1, E'line\\n\\\\.\\nafter a backslash-dot line\\ttab \\\\ back'), "
+        "('x', 2, NULL), ('x', 3, 'ünïcødé ✓')"
+    )
+    backup(odoo_env)
+    new = odoo_env.dbname + "_split"
+    # Every table's data split (the threshold is 16 MB otherwise).
+    r = odoo_env.project.run(
+        "db.restore", "--env", "local", "--as", new, extra_env={"STACK_SPLIT_MIN_MB": "0"}
+    )
+    assert r.code == 0, r.err
+    assert "COPY streams" in r.err and "account_move_line" in r.err
+    for table in ("account_move_line", "mail_message", "res_partner", "ir_attachment"):
+        assert table_digest(odoo_env, table, new) == table_digest(
+            odoo_env, table, odoo_env.dbname
+        ), table
+    # Sequences (pg_restore's part of the data section) and indexes (post-data) are there.
+    seq = "SELECT last_value FROM mail_message_id_seq"
+    assert odoo_env.sql(seq, new) == odoo_env.sql(seq)
+    idx = "SELECT count(*) FROM pg_indexes WHERE tablename = 'account_move_line'"
+    assert odoo_env.sql(idx, new) == odoo_env.sql(idx) != [(0,)]
+    r = odoo_env.project.run("db.verify", "--env", "local", extra_env={"STACK_SPLIT_MIN_MB": "0"})
+    assert r.code == 0, r.err
+
+
+def test_split_copy_failure_is_one_clear_error_and_no_hang(odoo_env, tmp_path):
+    from tasks.core.envconfig import DbSpec
+    from tasks.core.errors import CheckFailed
+    from tasks.core.secrets import Secret
+    from tasks.db import pg
+    from tasks.db.splitload import TableData, load_split
+
+    srv = odoo_env.server
+    conn = pg.Conn(
+        DbSpec(srv.host, srv.port, odoo_env.dbname, srv.user), Secret(srv.password), odoo_env.dbname
+    )
+    odoo_env.sql("CREATE TABLE split_t (id int PRIMARY KEY, name text)")
+    good = b"".join(b"%d\tname %d\n" % (i, i) for i in range(1, 20001))
+    f = tmp_path / "9.dat"
+    f.write_bytes(good + b"oops\tnot an int\n" + good.replace(b"\t", b"0\t") + b"\\.\n")
+    t = TableData("9", "public", "split_t", f)
+    with pytest.raises(CheckFailed, match=r"loading public\.split_t: .*integer"):
+        load_split(conn, t, 2, "UTF8")
+    # The stream that met the bad row rolled back; nothing of it is visible.
+    assert odoo_env.sql("SELECT count(*) FROM split_t WHERE name = 'not an int'") == [(0,)]
+    f.write_bytes(good + b"\\.\n")
+    odoo_env.sql("TRUNCATE split_t")
+    assert load_split(conn, t, 3, "UTF8") == len(good)
+    assert odoo_env.sql("SELECT count(*), sum(id) FROM split_t") == [(20000, 200010000)]
+
+
+def reloptions(env, dbname: str) -> dict[str, list[str] | None]:
+    rows = env.sql(
+        "SELECT c.relname, c.reloptions FROM pg_class c WHERE c.relkind = 'r' "
+        "AND c.relnamespace = 'public'::regnamespace",
+        dbname,
+    )
+    return dict(rows)
+
+
+def test_autovacuum_is_held_off_during_restore_and_back_after(odoo_env):
+    import psycopg
+
+    from tasks.db import autovac
+
+    # A table that carries its own setting in the dump keeps it, whatever restore does.
+    odoo_env.sql("ALTER TABLE mail_message SET (autovacuum_enabled = false)")
+    odoo_env.sql("ALTER TABLE res_partner SET (fillfactor = 90)")
+    srv = odoo_env.server
+    kw = dict(host=srv.host, port=srv.port, user=srv.user, password=srv.password)
+    with psycopg.connect(dbname=odoo_env.dbname, autocommit=True, **kw) as c:
+        paused = autovac.pause(c.cursor())
+        opts = reloptions(odoo_env, odoo_env.dbname)
+        names = {name for _kind, _schema, name in paused}
+        assert "mail_message" not in names and {"account_move_line", "res_partner"} <= names
+        assert opts["account_move_line"] == ["autovacuum_enabled=false"]
+        assert opts["res_partner"] == ["fillfactor=90", "autovacuum_enabled=false"]
+        autovac.resume(c.cursor(), paused)
+    opts = reloptions(odoo_env, odoo_env.dbname)
+    assert opts["account_move_line"] is None and opts["res_partner"] == ["fillfactor=90"]
+    assert opts["mail_message"] == ["autovacuum_enabled=false"]
+
+    backup(odoo_env)
+    new = odoo_env.dbname + "_av"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 0, r.err
+    assert reloptions(odoo_env, new) == reloptions(odoo_env, odoo_env.dbname)
