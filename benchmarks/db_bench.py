@@ -8,7 +8,11 @@ same run:
   * odoo-stack:      invoke db.backup / invoke db.restore --as NEW
   * click-odoo-zip:  click-odoo-contrib's "zip" format, reproduced with its commands:
                      plain pg_dump --no-owner to dump.sql + filestore copy + manifest.json,
-                     zipped with Python's zipfile (deflate); restore: unzip, psql -f, copy
+                     zipped with Python's zipfile (deflate); restore as Odoo's restore_db
+                     does it: unzip into a temp dir, psql -f, then shutil.move of the
+                     filestore — a copy in the deployment we target (the temp dir in the
+                     container's own layer, the filestore on a volume), so copied here; the
+                     temp dir's removal is not timed
   * pg_dump -Fc:     pg_dump -Fc + tar czf of the filestore; restore: pg_restore + tar xzf
 Reports wall time, size and peak RSS of each, and the ratios.
 

@@ -78,6 +78,8 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 class step:
     """Announce a long step on stderr and how long it took."""
 
+    _last: step | None = None  # the step announced last: overlapping steps name themselves
+
     def __init__(self, what: str):
         self.what = what
         self.seconds = 0.0
@@ -86,6 +88,7 @@ class step:
         import time
 
         self._t = time.monotonic()
+        step._last = self
         sys.stderr.write(f"{_label('-->', '36')} {self.what} ...\n")
         sys.stderr.flush()
         return self
@@ -95,4 +98,7 @@ class step:
 
         self.seconds = time.monotonic() - self._t
         if exc_type is None:
-            sys.stderr.write(f"    done in {self.seconds:.1f}s\n")
+            # Steps that run side by side (a restore's database and filestore) finish in
+            # any order: a done line that does not follow its own start says whose it is.
+            whose = "" if step._last is self else f" ({self.what})"
+            sys.stderr.write(f"    done in {self.seconds:.1f}s{whose}\n")

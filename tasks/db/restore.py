@@ -141,10 +141,11 @@ def create_database(admin, name: str) -> None:
         )
 
 
-def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> None:
+def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> list:
     """The dump into ``target``: the schema; autovacuum held off the new tables (autovac);
     data, indexes and constraints with pg_restore -j (where configured, the largest tables'
-    data split across parallel COPYs first: splitload); then autovacuum back on."""
+    data split across parallel COPYs first: splitload). Returns the paused tables: the
+    caller turns autovacuum back on (autovac.resume) once the rest of the restore is done."""
     from . import autovac, splitload
 
     conn = conn_for(env, secrets).with_db(target)
@@ -205,8 +206,7 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
         # in, beside the other tables' COPYs.
         with step(f"pg_restore -j {jobs} data, indexes and constraints"):
             run("data", "--section=data", "--section=post-data", f"--jobs={jobs}")
-    with pg.connect(conn) as db, db.cursor() as cur:
-        autovac.resume(cur, paused)
+    return paused
 
 
 def filestore_for(env: EnvSpec, dbname: str) -> Path:
@@ -268,8 +268,12 @@ def restore_into(
     env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str, fs_dest: Path | None
 ) -> filestore.TreeStats | None:
     """pg_restore and the filestore extraction side by side: one is mostly the database
-    server's work, the other a low-priority process of ours."""
+    server's work, the other a low-priority process of ours. Autovacuum comes back on only
+    when both are done: its first passes over millions of new rows would otherwise take
+    the cores the extraction waits for."""
     from concurrent.futures import ThreadPoolExecutor
+
+    from . import autovac
 
     def place() -> filestore.TreeStats | None:
         return place_filestore(fetched, fs_dest, force=True) if fs_dest else None
@@ -280,7 +284,9 @@ def restore_into(
         try:
             stats = fs_job.result()
         finally:
-            db_job.result()
+            paused = db_job.result()
+    with pg.connect(conn_for(env, secrets).with_db(target)) as db, db.cursor() as cur:
+        autovac.resume(cur, paused)
     return stats
 
 
