@@ -154,10 +154,12 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
     restore_bin, _ = pg.find_tool("pg_restore", server)
     jobs = env.backup.jobs if env.backup else 2
     dump = fetched.path / "db"
-    listed = pg.run_tool([restore_bin, "--list", str(dump)], conn)
-    if not listed.ok:
-        raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
-    plan = splitload.plan(listed.stdout, dump) if jobs > 1 else splitload.Plan(listed.stdout)
+    plan = splitload.Plan("")
+    if jobs > 1 and splitload.split_min_bytes() is not None:  # the TOC only the split needs
+        listed = pg.run_tool([restore_bin, "--list", str(dump)], conn)
+        if not listed.ok:
+            raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
+        plan = splitload.plan(listed.stdout, dump)
 
     def run(what: str, *args: str) -> None:
         # Session settings any user may set, also on a managed server: bigger sorts for
@@ -243,13 +245,10 @@ def _extract_in_idle_process(archive: Path, dest: Path, sha256: str | None) -> f
     import json
     import sys
 
-    import tasks
-
-    from ..core.errors import BadInput
     from ..core.proc import run
 
-    # The worker imports this very package, wherever it was loaded from.
-    pkg_root = str(Path(tasks.__file__).resolve().parent.parent)
+    # The worker imports this very package (tasks/db/restore.py -> the folder above tasks/).
+    pkg_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
     args = [sys.executable, "-m", "tasks.db.fsworker", str(archive), str(dest)]
