@@ -143,8 +143,8 @@ def create_database(admin, name: str) -> None:
 
 def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> list:
     """The dump into ``target``: the schema; autovacuum held off the new tables (autovac);
-    data, indexes and constraints with pg_restore -j (where configured, the largest tables'
-    data split across parallel COPYs first: splitload). Returns the paused tables: the
+    data, indexes and constraints with pg_restore -j (a table whose COPY would outlast all
+    the others' is split across parallel COPYs: splitload). Returns the paused tables: the
     caller turns autovacuum back on (autovac.resume) once the rest of the restore is done."""
     from . import autovac, splitload
 
@@ -155,11 +155,13 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
     jobs = env.backup.jobs if env.backup else 2
     dump = fetched.path / "db"
     plan = splitload.Plan("")
-    if jobs > 1 and splitload.split_min_bytes() is not None:  # the TOC only the split needs
+    sizes = splitload.data_sizes(dump)
+    min_bytes = splitload.threshold(sizes, jobs)
+    if min_bytes is not None and any(n >= min_bytes for n in sizes):  # the TOC a split needs
         listed = pg.run_tool([restore_bin, "--list", str(dump)], conn)
         if not listed.ok:
             raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
-        plan = splitload.plan(listed.stdout, dump)
+        plan = splitload.plan(listed.stdout, dump, min_bytes)
 
     def run(what: str, *args: str) -> None:
         # Session settings any user may set, also on a managed server: bigger sorts for

@@ -18,33 +18,53 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core.errors import BadInput, CheckFailed
 from . import pg
 
-# Off unless asked for: STACK_SPLIT_MIN_MB=N splits every table whose data file (as pg_dump
-# compressed it) has at least N MB (0: every table; the tests use that). Measured on the
-# benchmark's 2 cores it gains nothing over one `pg_restore -j` run (docs/adr/0004): the
-# cores are already busy, and splitting the sections costs pg_restore's overlap of index
-# builds with other tables' COPYs. It is for servers with idle cores during the data phase.
-SPLIT_MIN_BYTES: int | None = None
+# By default a table's data is split when its COPY alone would outlast all the others' in
+# `pg_restore -j N`: its data file is over 1/N of all table data, and at least AUTO_MIN_BYTES
+# (a smaller COPY takes a second or two). STACK_SPLIT_MIN_MB=N splits every table whose
+# data file has at least N MB (0: every table; the tests use that); =off never splits.
+AUTO_MIN_BYTES = 32 << 20
 CHUNK = 4 << 20  # whole lines per hand-off; large enough to keep each heap's locality
 # `pg_restore -l` line of a table's data: "<dumpid>; <oid> <oid> TABLE DATA <schema> <name>
 # <owner>". The list does not quote names: only plain identifiers are taken, anything else
 # stays with pg_restore.
 _DATA = re.compile(r"^(\d+); \d+ \d+ TABLE DATA ([a-z_][a-z0-9_$]*) ([a-z_][a-z0-9_$]*) \S+$")
 _ENCODING = re.compile(r"^;\s+Encoding: (\S+)$", re.MULTILINE)
-_END = b"\n\\.\n"  # end-of-data marker: a line "\." (data backslashes are always doubled)
+_SUFFIXES = (".dat.zst", ".dat.gz", ".dat", ".dat.lz4")
+AUTO, OFF = "auto", "off"
 
 
-def split_min_bytes() -> int | None:
-    raw = os.environ.get("STACK_SPLIT_MIN_MB", "").strip()
+def split_setting() -> str | int:
+    """AUTO, OFF, or the bytes from which every table is split (STACK_SPLIT_MIN_MB)."""
+    raw = os.environ.get("STACK_SPLIT_MIN_MB", "").strip().lower()
+    if raw in ("", AUTO, OFF):
+        return raw or AUTO
     try:
-        return int(float(raw) * (1 << 20)) if raw else SPLIT_MIN_BYTES
+        return max(0, int(float(raw) * (1 << 20)))
     except ValueError:
         raise BadInput(
-            f"STACK_SPLIT_MIN_MB={raw!r} is not a number", hint="unset it, or give megabytes"
+            f"STACK_SPLIT_MIN_MB={raw!r} is not a number",
+            hint="unset it (split what outlasts the rest), give megabytes, or 'off'",
         ) from None
+
+
+def threshold(sizes: list[int], jobs: int, setting: str | int | None = None) -> int | None:
+    """The data-file size from which a table is split, None for no split at all."""
+    setting = split_setting() if setting is None else setting
+    if setting == OFF or jobs < 2:
+        return None
+    if setting == AUTO:
+        return max(AUTO_MIN_BYTES, sum(sizes) // jobs + 1)
+    return int(setting)
+
+
+def data_sizes(dump_dir: Path) -> list[int]:
+    """The sizes of a -Fd dump's table data files, as pg_dump compressed them."""
+    return [p.stat().st_size for p in dump_dir.iterdir() if p.name.endswith(_SUFFIXES)]
 
 
 @dataclass(frozen=True)
@@ -75,15 +95,15 @@ class Plan:
 
 
 def data_file(dump_dir: Path, dump_id: str) -> Path | None:
-    for suffix in (".dat.zst", ".dat.gz", ".dat", ".dat.lz4"):
+    for suffix in _SUFFIXES:
         p = dump_dir / f"{dump_id}{suffix}"
         if p.is_file():
             return p
     return None
 
 
-def plan(toc: str, dump_dir: Path, min_bytes: int | None = None) -> Plan:
-    min_bytes = split_min_bytes() if min_bytes is None else min_bytes
+def plan(toc: str, dump_dir: Path, min_bytes: int | None) -> Plan:
+    """The tables whose data file has at least ``min_bytes`` (None: none), largest first."""
     m = _ENCODING.search(toc)
     if min_bytes is None:
         return Plan(toc, m.group(1) if m else "UTF8")
@@ -112,37 +132,58 @@ def _open(path: Path):
     return path.open("rb")
 
 
-def line_chunks(path: Path, size: int = CHUNK) -> Iterator[bytes]:
-    """The file's COPY rows in pieces of whole lines, without the end-of-data marker."""
-    rest = b""
+class Piece(NamedTuple):
+    parts: list  # buffers whose concatenation is whole COPY lines
+    buffer: bytearray | None  # the read buffer ``parts`` view into, to reuse once sent
+
+
+def line_chunks(path: Path, size: int = CHUNK, free: list | None = None) -> Iterator[Piece]:
+    """The file's COPY rows in pieces of whole lines, without the end-of-data marker.
+
+    A piece is the line begun in the previous read completed (small), then a view into the
+    block just read: no block is copied on its way to the socket (psycopg hands a view to
+    libpq slice by slice, where bytes would be copied again). Blocks are read into buffers
+    taken from ``free`` when it has one; whoever has sent a piece may put its buffer back.
+    Fresh buffers would be page-faulted in and zeroed by the kernel, 4 MB at a time."""
+    carry = b""
     with _open(path) as fh:
         while True:
-            block = fh.read(size)
-            data = rest + block
-            if not block:  # the remainder, which may lack its last newline
-                whole, _ = _until_end(data)
-                if whole:
-                    yield whole
+            # Only this reader pops; writers only append (both atomic on a list).
+            block = free.pop() if free else bytearray(size)
+            n = fh.readinto(block)
+            if not n:  # a last row without its newline, or a marker without one
+                if carry and carry != b"\\.":
+                    yield Piece([carry], None)
                 return
-            cut = data.rfind(b"\n") + 1
-            whole, ended = _until_end(data[:cut])
-            if whole:
-                yield whole
-            if ended:
+            cut = block.rfind(b"\n", 0, n) + 1
+            if not cut:  # a line longer than a read
+                carry += block[:n]
+                if free is not None:
+                    free.append(block)
+                continue
+            first = block.index(b"\n", 0, n) + 1
+            head = carry + block[:first]
+            carry = bytes(block[cut:n])
+            if head == b"\\.\n":
                 return
-            rest = data[cut:]
+            end = _marker_at(block, first, cut)
+            body = memoryview(block)[first : cut if end is None else end]
+            yield Piece([head, body] if body else [head], block)
+            if end is not None:
+                return
 
 
-def _until_end(lines: bytes) -> tuple[bytes, bool]:
-    """``lines`` up to the "\\." marker line, and whether the marker was there."""
-    if lines.startswith(b"\\.\n") or lines == b"\\.":
-        return b"", True
-    i = lines.find(_END)
-    if i >= 0:
-        return lines[: i + 1], True
-    if lines.endswith(b"\n\\."):
-        return lines[:-2], True
-    return lines, False
+def _marker_at(block: bytes, start: int, stop: int) -> int | None:
+    """Where the end marker's line begins in ``block[start:stop]`` (whole lines, the line
+    before ``start`` ended), None if it is not there. pg_dump writes it as the last line
+    but for blank ones, and no row can be that line (backslashes are doubled), so only the
+    block's tail is looked at: scanning every block for it cost a pass over all the data."""
+    j = stop
+    while j - 2 >= start and block[j - 2 : j] == b"\n\n":
+        j -= 1  # blank lines after the marker
+    if j - 3 >= start and block[j - 3 : j] == b"\\.\n" and (j - 3 == start or block[j - 4] == 10):
+        return j - 3
+    return None
 
 
 def columns(cur, t: TableData) -> str:
@@ -165,18 +206,31 @@ def load_split(conn: pg.Conn, t: TableData, streams: int, encoding: str) -> int:
         stmt = f"COPY {t.qualified} ({columns(cur, t)}) FROM STDIN"
     queues: list[queue.Queue] = [queue.Queue(maxsize=2) for _ in range(streams)]
     failed: list[BaseException] = []
+    free: list[bytearray] = []  # the buffers of pieces sent, for line_chunks to read into
     stop = threading.Event()
 
     def writer(q: queue.Queue) -> None:
         done = False  # the reader's end mark was taken: nothing more will come
         try:
             with pg.connect(conn, autocommit=False) as c, c.cursor() as cur:
-                cur.execute("SELECT set_config('client_encoding', %s, false)", (encoding,))
-                # As pg_restore's sessions: a failed restore is dropped whole anyway.
-                cur.execute("SET synchronous_commit = off")
+                # As pg_restore's sessions: the dump's encoding, no server-side timeout
+                # cutting a long COPY short, an error rather than rows silently filtered
+                # by row security, and no WAL flush waits (a failed restore is dropped).
+                cur.execute(
+                    "SELECT set_config('client_encoding', %s, false), "
+                    "set_config('statement_timeout', '0', false), "
+                    "set_config('lock_timeout', '0', false), "
+                    "set_config('idle_in_transaction_session_timeout', '0', false), "
+                    "set_config('row_security', 'off', false), "
+                    "set_config('synchronous_commit', 'off', false)",
+                    (encoding,),
+                )
                 with cur.copy(stmt) as cp:
-                    while (chunk := q.get()) is not None:
-                        cp.write(chunk)
+                    while (piece := q.get()) is not None:
+                        for part in piece.parts:
+                            cp.write(part)
+                        if piece.buffer is not None:  # libpq has copied it
+                            free.append(piece.buffer)
                     done = True
                 c.commit()  # a bad row often surfaces only here, at the end of COPY
         except BaseException as e:  # reported by the reader, which stops feeding
@@ -190,11 +244,11 @@ def load_split(conn: pg.Conn, t: TableData, streams: int, encoding: str) -> int:
         th.start()
     sent = 0
     try:
-        for i, chunk in enumerate(line_chunks(t.file)):
+        for i, piece in enumerate(line_chunks(t.file, free=free)):
             if stop.is_set():
                 break
-            queues[i % streams].put(chunk)
-            sent += len(chunk)
+            queues[i % streams].put(piece)
+            sent += sum(len(b) for b in piece.parts)
     finally:
         for q in queues:
             q.put(None)

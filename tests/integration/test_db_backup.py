@@ -194,7 +194,7 @@ def test_restore_splits_big_tables_across_parallel_copies_losslessly(odoo_env):
     )
     backup(odoo_env)
     new = odoo_env.dbname + "_split"
-    # Every table's data split (the threshold is 16 MB otherwise).
+    # Every table's data split (by default only one over 1/jobs of the data and ≥ 32 MB).
     r = odoo_env.project.run(
         "db.restore", "--env", "local", "--as", new, extra_env={"STACK_SPLIT_MIN_MB": "0"}
     )
