@@ -17,6 +17,7 @@ class DbSpec:
     user: str
     sslmode: str | None = None
     sslrootcert: Path | None = None
+    plan: str | None = None  # the managed database's size slug, where known
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def env_spec(cfg: StackConfig, name: str) -> EnvSpec:
         user=d["user"],
         sslmode=d.get("sslmode"),
         sslrootcert=path(d["sslrootcert"]) if d.get("sslrootcert") else None,
+        plan=d.get("plan"),
     )
     fs = raw.get("filestore", {}).get("path")
     backup = None

@@ -141,6 +141,22 @@ def create_database(admin, name: str) -> None:
         )
 
 
+SORT_MEM_MB = 512  # per index build, where the server's size is not known
+
+
+def sort_mem_mb(plan: str | None, jobs: int) -> int:
+    """maintenance_work_mem for each restore session. pg_restore -j builds up to ``jobs``
+    indexes at once, each with up to this much memory: on a managed plan of known size they
+    get a quarter of its RAM between them (its shared buffers already hold another
+    quarter), so a restore into a 1 or 2 GB database does not run it out of memory."""
+    if plan is None:
+        return SORT_MEM_MB
+    from ..render.sizing import db_limits
+
+    _, ram_mb, _ = db_limits(plan, 1)  # an unknown slug: one error naming it
+    return max(64, min(SORT_MEM_MB, (ram_mb or 0) // (4 * jobs)))
+
+
 def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) -> list:
     """The dump into ``target``: the schema; autovacuum held off the new tables (autovac);
     data, indexes and constraints with pg_restore -j (a table whose COPY would outlast all
@@ -162,6 +178,9 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
         if not listed.ok:
             raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
         plan = splitload.plan(listed.stdout, dump, min_bytes)
+    session = (
+        f"-c maintenance_work_mem={sort_mem_mb(env.db.plan, jobs)}MB -c synchronous_commit=off"
+    )
 
     def run(what: str, *args: str) -> None:
         # Session settings any user may set, also on a managed server: bigger sorts for
@@ -177,7 +196,7 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
                 str(dump),
             ],
             conn,
-            extra_env={"PGOPTIONS": "-c maintenance_work_mem=512MB -c synchronous_commit=off"},
+            extra_env={"PGOPTIONS": session},
         )
         if not res.ok:
             raise CheckFailed(f"pg_restore ({what}) into {target} failed: {res.last_error_line()}")
@@ -314,6 +333,7 @@ def restore(
 
     t0 = time.monotonic()
     target = as_name or env.db.name
+    sort_mem_mb(env.db.plan, 1)  # an unknown plan slug is refused before anything changes
     conn = conn_for(env, secrets)
     with pg.connect(conn.with_db("postgres")) as admin:
         exists = database_exists(admin, target)

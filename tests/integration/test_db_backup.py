@@ -129,6 +129,25 @@ def test_wrong_password_and_unreachable_server(odoo_env):
     assert not odoo_env.backups.exists() or not list(odoo_env.backups.iterdir())
 
 
+def test_restore_sizes_its_sorts_by_the_plan_and_refuses_an_unknown_one(odoo_env):
+    backup(odoo_env)
+    stack = odoo_env.project.root / "stack.toml"
+    text = stack.read_text()
+    port = f"port = {odoo_env.server.port}"
+    stack.write_text(text.replace(port, f'{port}\nplan = "db-s-huge"'))
+    new = odoo_env.dbname + "_plan"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 2 and "'db-s-huge'" in r.err and "slug" in r.err
+    assert odoo_env.sql("SELECT count(*) FROM pg_database WHERE datname = %s", params=(new,)) == [
+        (0,)
+    ]
+    # A 1 GB plan: 128 MB per index build with 2 jobs; the restore is whole.
+    stack.write_text(text.replace(port, f'{port}\nplan = "db-s-1vcpu-1gb"'))
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 0, r.err
+    assert odoo_env.sql("SELECT count(*) FROM mail_message", new) == [(500,)]
+
+
 def test_unknown_env_and_missing_backup_table(odoo_env):
     r = odoo_env.project.run("db.backup", "--env", "lcoal")
     assert r.code == 2 and "no [env.lcoal]" in r.err and "did you mean 'local'" in r.err
