@@ -38,11 +38,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(HERE), str(ROOT / "tests")]
+sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT)]
 
 import pgdist  # noqa: E402
 from odoodb import Scale, populate, write_filestore  # noqa: E402
 from services import start_pg  # noqa: E402
+
+from tasks.db.restore import SORT_MEM_MB  # noqa: E402  (the same session settings)
 
 ZIP_SCRIPT = r"""
 import json, os, shutil, sys, zipfile
@@ -275,7 +277,7 @@ jobs = {args.jobs}
             t = time.perf_counter()
             timed([str(bindir / "createdb"), db], env)
             floor_env = dict(
-                env, PGOPTIONS="-c maintenance_work_mem=512MB -c synchronous_commit=off"
+                env, PGOPTIONS=f"-c maintenance_work_mem={SORT_MEM_MB}MB -c synchronous_commit=off"
             )
             _, rss = timed(
                 [str(bindir / "pg_restore"), f"--jobs={args.jobs}", "--no-owner", "-d",

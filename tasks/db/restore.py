@@ -178,13 +178,13 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
         if not listed.ok:
             raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
         plan = splitload.plan(listed.stdout, dump, min_bytes)
+    # Session settings any user may set, also on a managed server: bigger sorts for the
+    # index builds, no waiting for WAL flushes (a failed restore is dropped anyway).
     session = (
         f"-c maintenance_work_mem={sort_mem_mb(env.db.plan, jobs)}MB -c synchronous_commit=off"
     )
 
     def run(what: str, *args: str) -> None:
-        # Session settings any user may set, also on a managed server: bigger sorts for
-        # the index builds, no waiting for WAL flushes (a failed restore is dropped anyway).
         res = pg.run_tool(
             [
                 restore_bin,
