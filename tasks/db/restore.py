@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,14 +26,25 @@ class Fetched:
     path: Path
     manifest: dict
     temporary: bool = False
+    unchecked: bool = False  # fetch(defer_check=True): check() before using the dump
+
+    def check(self) -> None:
+        """The sha256 of every artifact but the filestore archive (hashed as it is
+        extracted), if fetch left it for later."""
+        if self.unchecked:
+            with step(f"checking sha256 of {self.set_id}"):
+                check_artifacts(self.path, self.manifest, skip=_checked_later(self.manifest))
+            self.unchecked = False
 
     def cleanup(self) -> None:
         if self.temporary:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None) -> Fetched:
-    """The set from the local backup dir, else from S3 into a temp folder; checksums checked."""
+def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None, defer_check: bool = False) -> Fetched:
+    """The set from the local backup dir, else from S3 into a temp folder; checksums checked
+    (``defer_check``: a plain local set's are left to Fetched.check, so a restore can start
+    extracting the filestore meanwhile)."""
     from .catalog import catalog
 
     sets = catalog(env, secrets)
@@ -56,9 +68,10 @@ def fetch(env: EnvSpec, secrets: Secrets, set_id: str | None) -> Fetched:
     local = backup_dir(env) / info.id
     if "local" in info.locations:
         manifest = load_manifest(local / MANIFEST)
-        with step(f"checking sha256 of {info.id}"):
-            check_artifacts(local, manifest, skip=_checked_later(manifest))
-        return _plain(env, secrets, Fetched(info.id, local, manifest))
+        fetched = Fetched(info.id, local, manifest, unchecked=True)
+        if not (defer_check and _checked_later(manifest)):
+            fetched.check()  # an encrypted set: checked before it is decrypted
+        return _plain(env, secrets, fetched)
     from .s3store import S3Store
 
     store = S3Store(env.backup.s3, secrets)  # type: ignore[union-attr]
@@ -174,7 +187,8 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
     sizes = splitload.data_sizes(dump)
     min_bytes = splitload.threshold(sizes, jobs)
     if min_bytes is not None and any(n >= min_bytes for n in sizes):  # the TOC a split needs
-        listed = pg.run_tool([restore_bin, "--list", str(dump)], conn)
+        # Verbose: with each entry's dependencies, to schedule against the split data.
+        listed = pg.run_tool([restore_bin, "--list", "--verbose", str(dump)], conn)
         if not listed.ok:
             raise CheckFailed(f"pg_restore --list {dump} failed: {listed.last_error_line()}")
         plan = splitload.plan(listed.stdout, dump, min_bytes)
@@ -183,6 +197,8 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
     session = (
         f"-c maintenance_work_mem={sort_mem_mb(env.db.plan, jobs)}MB -c synchronous_commit=off"
     )
+
+    both = ("--section=data", "--section=post-data", f"--jobs={jobs}")
 
     def run(what: str, *args: str) -> None:
         res = pg.run_tool(
@@ -207,28 +223,31 @@ def pg_restore(env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str) ->
         paused = autovac.pause(cur)
     if plan.split:
         names = ", ".join(t.table for t in plan.split)
-        with (
-            step(f"data: {names} in {jobs} COPY streams each, the rest pg_restore -j {jobs}"),
-            tempfile.NamedTemporaryFile("w", prefix="stack-restore-", suffix=".list") as lst,
-        ):
-            lst.write(plan.rest_list())
-            lst.flush()
-            from concurrent.futures import ThreadPoolExecutor
+        first, after = plan.phase_lists()
+        with tempfile.TemporaryDirectory(prefix="stack-restore-") as tmp:
+            lists = Path(tmp) / "first.list", Path(tmp) / "after.list"
+            lists[0].write_text(first)
+            lists[1].write_text(after)
+            with step(
+                f"{names} in {jobs} COPY streams each; beside them pg_restore -j {jobs}: "
+                "the other tables, their indexes and constraints"
+            ):
+                from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(1) as pool:
-                rest = pool.submit(run, "data", "--section=data", f"--jobs={jobs}", "-L", lst.name)
-                try:
-                    for t in plan.split:
-                        splitload.load_split(conn, t, jobs, plan.encoding)
-                finally:
-                    rest.result()
-        with step(f"pg_restore -j {jobs} post-data (indexes, constraints)"):
-            run("post-data", "--section=post-data", f"--jobs={jobs}")
+                with ThreadPoolExecutor(1) as pool:
+                    rest = pool.submit(run, "data", *both, "-L", str(lists[0]))
+                    try:
+                        for t in plan.split:
+                            splitload.load_split(conn, t, jobs, plan.encoding)
+                    finally:
+                        rest.result()
+            with step(f"pg_restore -j {jobs}: indexes and constraints of {names}"):
+                run("post-data", *both, "-L", str(lists[1]))
     else:
         # One run for both: pg_restore -j builds a table's indexes as soon as its data is
         # in, beside the other tables' COPYs.
         with step(f"pg_restore -j {jobs} data, indexes and constraints"):
-            run("data", "--section=data", "--section=post-data", f"--jobs={jobs}")
+            run("data", *both)
     return paused
 
 
@@ -239,74 +258,119 @@ def filestore_for(env: EnvSpec, dbname: str) -> Path:
     return env.filestore.parent / dbname
 
 
-def place_filestore(fetched: Fetched, dest: Path, force: bool) -> filestore.TreeStats:
-    if dest.exists() and any(dest.iterdir()) and not force:
-        raise BadInput(
-            f"filestore {dest} exists and is not empty",
-            hint="restore --as another name, or --force",
+def _staging_for(dest: Path) -> Path:
+    """Where the filestore is extracted: beside its destination (one rename away)."""
+    return dest.parent / f".{dest.name}.restore-{os.getpid()}-{int(time.time())}"
+
+
+def _put_in_place(staged: Path, dest: Path) -> None:
+    """The extracted tree at ``dest``; a tree already there (a --force restore, its safety
+    backup taken) is moved aside first, so ``dest`` is never half one and half the other."""
+    old = dest.parent / f".{dest.name}.replaced-{os.getpid()}-{int(time.time())}"
+    if dest.exists():
+        dest.rename(old)
+    staged.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class Extraction:
+    """filestore.extract in a low-priority process of its own (see fsworker), started now;
+    result() waits for it (from one thread), cancel() stops it (the restore failed)."""
+
+    def __init__(self, archive: Path, dest: Path, sha256: str | None) -> None:
+        import subprocess
+        import sys
+
+        # The worker imports this very package (tasks/db/restore.py -> the folder above).
+        pkg_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
+        args = [sys.executable, "-m", "tasks.db.fsworker", str(archive), str(dest)]
+        self.archive = archive
+        self._proc = subprocess.Popen(
+            [*args, *([sha256] if sha256 else [])],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
-    tmp = dest.parent / f".{dest.name}.restore-{int(time.time())}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with step(f"extracting filestore into {dest}"):
-            stats = _extract_in_idle_process(
-                fetched.path / FILESTORE, tmp, filestore_sha(fetched.manifest)
-            )
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return stats
 
+    def cancel(self) -> None:
+        """Stop it; result() (waited on elsewhere) then fails."""
+        if self._proc.poll() is None:
+            self._proc.kill()
 
-def _extract_in_idle_process(archive: Path, dest: Path, sha256: str | None) -> filestore.TreeStats:
-    """filestore.extract in a low-priority process of its own (see fsworker)."""
-    import json
-    import sys
+    def result(self) -> filestore.TreeStats:
+        import json
 
-    from ..core.proc import run
-
-    # The worker imports this very package (tasks/db/restore.py -> the folder above tasks/).
-    pkg_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
-    args = [sys.executable, "-m", "tasks.db.fsworker", str(archive), str(dest)]
-    res = run([*args, *([sha256] if sha256 else [])], env=env, timeout=None)
-    try:
-        out = json.loads(res.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise CheckFailed(f"extracting {archive} failed: {res.last_error_line()}") from None
-    if "error" in out:
-        cls = BadInput if out["error"] == "BadInput" else CheckFailed
-        raise cls(out["message"], hint=out["hint"], details=out["details"])
-    return filestore.TreeStats(out["files"], out["bytes"])
+        out_text, err = self._proc.communicate()
+        try:
+            out = json.loads(out_text.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit {self._proc.returncode}"
+            raise CheckFailed(f"extracting {self.archive} failed: {last}") from None
+        if "error" in out:
+            cls = BadInput if out["error"] == "BadInput" else CheckFailed
+            raise cls(out["message"], hint=out["hint"], details=out["details"])
+        return filestore.TreeStats(out["files"], out["bytes"])
 
 
 def restore_into(
-    env: EnvSpec, secrets: Secrets, fetched: Fetched, target: str, fs_dest: Path | None
+    env: EnvSpec,
+    secrets: Secrets,
+    fetched: Fetched,
+    target: str,
+    fs_dest: Path | None,
+    prepare: Callable[[], None] | None = None,
+    finish: Callable[[], None] | None = None,
 ) -> filestore.TreeStats | None:
-    """pg_restore and the filestore extraction side by side: one is mostly the database
-    server's work, the other a low-priority process of ours. Autovacuum comes back on only
-    when both are done: its first passes over millions of new rows would otherwise take
-    the cores the extraction waits for."""
+    """The filestore extraction from the start, beside everything else: ``prepare`` (the
+    set's remaining checks, the target database made), pg_restore (mostly the database
+    server's work), ``finish`` (neutralizing). The extraction is a low-priority process of
+    ours, into a folder beside ``fs_dest``; it is put in place only once all of that
+    succeeded, so a failed restore leaves no filestore behind. Autovacuum comes back on
+    only when the extraction is done too: its first passes over millions of new rows would
+    otherwise take the cores the extraction waits for."""
     from concurrent.futures import ThreadPoolExecutor
 
     from . import autovac
 
-    def place() -> filestore.TreeStats | None:
-        return place_filestore(fetched, fs_dest, force=True) if fs_dest else None
+    staged = _staging_for(fs_dest) if fs_dest else None
+    job = None
 
-    with ThreadPoolExecutor(2) as pool:
-        db_job = pool.submit(pg_restore, env, secrets, fetched, target)
-        fs_job = pool.submit(place)
+    def extracted() -> filestore.TreeStats | None:
+        if job is None:
+            return None
+        with step(f"extracting filestore into {fs_dest}"):
+            return job.result()
+
+    with ThreadPoolExecutor(1) as pool:
         try:
-            stats = fs_job.result()
-        finally:
-            paused = db_job.result()
-    with pg.connect(conn_for(env, secrets).with_db(target)) as db, db.cursor() as cur:
-        autovac.resume(cur, paused)
+            if staged is not None:
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                sha = filestore_sha(fetched.manifest)
+                job = Extraction(fetched.path / FILESTORE, staged, sha)
+            fs = pool.submit(extracted)
+            if prepare:
+                prepare()
+            fetched.check()
+            paused = pg_restore(env, secrets, fetched, target)
+            stats = fs.result()
+            with pg.connect(conn_for(env, secrets).with_db(target)) as db, db.cursor() as cur:
+                autovac.resume(cur, paused)
+            if finish:
+                finish()
+        except BaseException:
+            if job:
+                job.cancel()  # the pool's exit waits for it to be gone
+            if staged is not None:
+                pool.shutdown(wait=True)
+                shutil.rmtree(staged, ignore_errors=True)
+            raise
+    if staged is not None and fs_dest is not None:
+        _put_in_place(staged, fs_dest)
     return stats
 
 
@@ -349,30 +413,39 @@ def restore(
             f"filestore {fs_dest} exists and is not empty",
             hint="restore --as another name, or --force",
         )
-    fetched = fetch(env, secrets, set_id)
-    try:
-        admin = pg.connect(conn.with_db("postgres"))
-        try:
-            safety = None
+    fetched = fetch(env, secrets, set_id, defer_check=True)
+    safety: str | None = None
+    done: list[str] = []
+    created = False
+
+    def prepare() -> None:
+        nonlocal safety, created
+        fetched.check()  # a damaged set is refused before anything is replaced
+        with pg.connect(conn.with_db("postgres")) as admin:
             if database_exists(admin, target):
                 if target == env.db.name:
                     safety = create(env, secrets, label=f"pre-restore-{target}").id
                 else:
                     safety = _safety_backup_of(env, secrets, target)
                 drop_database(admin, target)
+            created = True  # from here on, a failure drops what was begun
             create_database(admin, target)
-        finally:
-            admin.close()
-        done: list[str] = []
+
+    def finish() -> None:
+        nonlocal done
+        if neutralize:
+            with pg.connect(conn.with_db(target)) as db:
+                done = do_neutralize(db, source=f"{env.name}/{fetched.set_id}")
+
+    try:
         try:
-            restore_into(env, secrets, fetched, target, fs_dest)  # fs_dest checked above
-            if neutralize:
-                with pg.connect(conn.with_db(target)) as db:
-                    done = do_neutralize(db, source=f"{env.name}/{fetched.set_id}")
+            restore_into(env, secrets, fetched, target, fs_dest, prepare, finish)
         except BaseException:
-            # No half-restored database is left behind (a replaced one has its safety backup).
-            with pg.connect(conn.with_db("postgres")) as admin2:
-                drop_database(admin2, target)
+            # No half-restored database is left behind (a replaced one has its safety backup;
+            # one that failed its checks or its safety backup is still there, untouched).
+            if created:
+                with pg.connect(conn.with_db("postgres")) as admin2:
+                    drop_database(admin2, target)
             raise
         return RestoreResult(fetched.set_id, target, fs_dest, safety, time.monotonic() - t0, done)
     finally:

@@ -5,7 +5,9 @@ two huge tables (account_move_line, mail_message) beside hundreds of small ones,
 phase is that one COPY on one core while the others idle. Here the restore runs in its
 documented sections — pre-data, data, post-data — and in the data section the largest
 tables' data files are streamed into N concurrent COPYs (whole lines to each: COPY's text
-format is one row per line, embedded newlines escaped), while pg_restore loads the rest.
+format is one row per line, embedded newlines escaped), while pg_restore loads the rest and
+builds the rest's indexes and constraints. What needs the split data (its table's indexes,
+foreign keys to it, ...: the dependencies `pg_restore -l -v` lists) follows in a last run.
 """
 
 from __future__ import annotations
@@ -79,19 +81,79 @@ class TableData:
         return f'"{self.schema}"."{self.table}"'
 
 
+# Any entry of the list, and the dependencies `pg_restore -l -v` prints under it.
+_ENTRY = re.compile(r"^(\d+); \d+ (\d+) (\S+(?: [A-Z]+)*) ")
+_DEPENDS = re.compile(r"^;\s+depends on:([\d ]*)$")
+
+
+def dependencies(toc: str) -> dict[str, set[str]]:
+    """Each entry's dump id -> the ids it depends on (from a `pg_restore -l -v` list)."""
+    deps: dict[str, set[str]] = {}
+    last = None
+    for line in toc.splitlines():
+        if e := _ENTRY.match(line):
+            last = e.group(1)
+            deps[last] = set()
+        elif (d := _DEPENDS.match(line)) and last is not None:
+            deps[last].update(d.group(1).split())
+    return deps
+
+
+def table_entry(toc: str, data: TableData) -> str | None:
+    """The dump id of the TABLE entry a TABLE DATA entry fills: the same object oid."""
+    oid = next(
+        (
+            e.group(2)
+            for line in toc.splitlines()
+            if (e := _ENTRY.match(line)) and e.group(1) == data.dump_id
+        ),
+        None,
+    )
+    for line in toc.splitlines():
+        e = _ENTRY.match(line)
+        if e and e.group(2) == oid and e.group(3) == "TABLE":
+            return e.group(1)
+    return None
+
+
 @dataclass(frozen=True)
 class Plan:
-    toc: str  # `pg_restore -l` output
+    toc: str  # `pg_restore -l -v` output
     encoding: str = "UTF8"
     split: list[TableData] = field(default_factory=list)  # largest first
+    tables: tuple[str, ...] = ()  # the split tables' TABLE entries
 
-    def rest_list(self) -> str:
-        """The TOC list with the split tables' data commented out (pg_restore -L)."""
+    def waiting(self) -> set[str]:
+        """The entries that need a split table's data: its indexes and constraints, and
+        whatever depends on those (foreign keys to it, comments, ...), transitively."""
+        deps = dependencies(self.toc)
+        out = set(self.tables)
+        grew = True
+        while grew:
+            grew = False
+            for dump_id, on in deps.items():
+                if dump_id not in out and on & out:
+                    out.add(dump_id)
+                    grew = True
+        return out
+
+    def phase_lists(self) -> tuple[str, str]:
+        """Two pg_restore -L lists. The first runs beside the split COPYs: every other
+        table's data, and the indexes and constraints that need none of the split data,
+        so they are built while the big table still loads. The second runs after them:
+        what does need it. The split tables' own data is in neither."""
+        later = self.waiting()
         ids = {t.dump_id for t in self.split}
-        return "".join(
-            f";{line}" if line.split(";", 1)[0] in ids else line
-            for line in self.toc.splitlines(keepends=True)
-        )
+
+        def keep(pick) -> str:
+            out = []
+            for line in self.toc.splitlines(keepends=True):
+                e = _ENTRY.match(line)
+                on = e is not None and e.group(1) not in ids and pick(e.group(1) in later)
+                out.append(line if e is None or on else f";{line}")
+            return "".join(out)
+
+        return keep(lambda waits: not waits), keep(lambda waits: waits)
 
 
 def data_file(dump_dir: Path, dump_id: str) -> Path | None:
@@ -117,7 +179,12 @@ def plan(toc: str, dump_dir: Path, min_bytes: int | None) -> Plan:
         if f is not None and f.suffix != ".lz4" and f.stat().st_size >= min_bytes:
             split.append(TableData(d.group(1), d.group(2), d.group(3), f))
     split.sort(key=lambda t: t.file.stat().st_size, reverse=True)
-    return Plan(toc, m.group(1) if m else "UTF8", split)
+    # A TABLE DATA entry always follows its TABLE in pg_dump's archives; one that did not
+    # could not be scheduled against, so it stays with pg_restore.
+    found = [(t, table_entry(toc, t)) for t in split]
+    split = [t for t, tid in found if tid is not None]
+    tables = tuple(tid for _t, tid in found if tid is not None)
+    return Plan(toc, m.group(1) if m else "UTF8", split, tables)
 
 
 def _open(path: Path):

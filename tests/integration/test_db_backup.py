@@ -103,6 +103,45 @@ def test_flipped_byte_fails_verify_naming_the_file(odoo_env):
     assert r.code == 1 and "filestore.tar.zst: sha256 mismatch" in r.err
 
 
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_failed_restore_leaves_no_database_no_filestore_and_replaces_nothing(odoo_env):
+    out = backup(odoo_env)
+    dump = odoo_env.backups / out["id"] / "db"
+    victim = max(dump.glob("*.dat*"), key=lambda p: p.stat().st_size)
+    _flip(victim)
+    fs_root = odoo_env.filestore.parent
+    new = odoo_env.dbname + "_bad"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 1 and f"{victim.name}: sha256 mismatch" in r.err
+    assert odoo_env.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(new,)) == []
+    # The filestore extraction had started beside the checks: nothing of it is left.
+    assert sorted(p.name for p in fs_root.iterdir()) == [odoo_env.dbname]
+    # --force onto the live database: refused before it is touched.
+    count = "SELECT count(*) FROM account_move_line"
+    before = odoo_env.sql(count)
+    r = odoo_env.project.run("db.restore", "--env", "local", "--force")
+    assert r.code == 1 and f"{victim.name}: sha256 mismatch" in r.err
+    assert odoo_env.sql(count) == before
+    assert sorted(p.name for p in fs_root.iterdir()) == [odoo_env.dbname]
+    assert odoo_env.filestore.exists() and len(list(odoo_env.filestore.rglob("*"))) > 0
+    assert [p.name for p in odoo_env.backups.iterdir() if "pre-restore" in p.name] == []
+
+
+def test_damaged_filestore_archive_fails_restore_and_drops_the_new_database(odoo_env):
+    out = backup(odoo_env)
+    _flip(odoo_env.backups / out["id"] / "filestore.tar.zst")
+    new = odoo_env.dbname + "_badfs"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 1 and "filestore.tar.zst" in r.err, r.err
+    assert odoo_env.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(new,)) == []
+    assert sorted(p.name for p in odoo_env.filestore.parent.iterdir()) == [odoo_env.dbname]
+
+
 def test_truncated_manifest_is_not_listed_and_fails_restore(odoo_env):
     out = backup(odoo_env)
     man = odoo_env.backups / out["id"] / "manifest.json"
@@ -230,6 +269,45 @@ def test_restore_splits_big_tables_across_parallel_copies_losslessly(odoo_env):
     assert odoo_env.sql(idx, new) == odoo_env.sql(idx) != [(0,)]
     r = odoo_env.project.run("db.verify", "--env", "local", extra_env={"STACK_SPLIT_MIN_MB": "0"})
     assert r.code == 0, r.err
+
+
+def test_split_restore_builds_other_tables_beside_it_and_what_needs_it_after(odoo_env):
+    # Objects that need the split table's data or its primary key: a foreign key to it from
+    # another table, one from it, a comment on its index; and another table's own index.
+    odoo_env.sql(
+        "CREATE TABLE account_partial_reconcile (id serial PRIMARY KEY, "
+        "  debit_move_id int REFERENCES account_move_line(id));"
+        "INSERT INTO account_partial_reconcile (debit_move_id) "
+        "  SELECT id FROM account_move_line ORDER BY id LIMIT 50;"
+        "ALTER TABLE account_move_line ADD CONSTRAINT aml_partner_fkey "
+        "  FOREIGN KEY (partner_id) REFERENCES res_partner(id);"
+        "COMMENT ON INDEX account_move_line_date IS 'by date';"
+        "CREATE INDEX res_partner_email ON res_partner(email)"
+    )
+    info = backup(odoo_env)
+    sizes = sorted(p.stat().st_size for p in (odoo_env.backups / info["id"] / "db").glob("*.dat*"))
+    # Only the biggest data file (account_move_line's) is split.
+    mb = (sizes[-1] + sizes[-2]) / 2 / (1 << 20)
+    new = odoo_env.dbname + "_overlap"
+    r = odoo_env.project.run(
+        "db.restore", "--env", "local", "--as", new, extra_env={"STACK_SPLIT_MIN_MB": f"{mb:.6f}"}
+    )
+    assert r.code == 0, r.err
+    assert "indexes and constraints of account_move_line" in r.err
+    constraints = (
+        "SELECT conname, convalidated FROM pg_constraint WHERE conrelid IN "
+        "('account_partial_reconcile'::regclass, 'account_move_line'::regclass) ORDER BY 1"
+    )
+    assert odoo_env.sql(constraints, new) == odoo_env.sql(constraints)
+    assert ("aml_partner_fkey", True) in odoo_env.sql(constraints, new)
+    indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
+    assert odoo_env.sql(indexes, new) == odoo_env.sql(indexes)
+    comment = "SELECT obj_description('account_move_line_date'::regclass, 'pg_class')"
+    assert odoo_env.sql(comment, new) == [("by date",)]
+    for table in ("account_move_line", "account_partial_reconcile", "res_partner"):
+        assert table_digest(odoo_env, table, new) == table_digest(
+            odoo_env, table, odoo_env.dbname
+        ), table
 
 
 def test_split_copy_failure_is_one_clear_error_and_no_hang(odoo_env, tmp_path):

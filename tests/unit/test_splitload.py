@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from tasks.db.splitload import AUTO_MIN_BYTES, line_chunks, plan, threshold
+from tasks.db.splitload import AUTO_MIN_BYTES, dependencies, line_chunks, plan, threshold
 
 # COPY text rows as pg_dump writes them: embedded newlines and backslashes escaped.
 ROWS = b"".join(
@@ -64,6 +64,10 @@ TOC = """;
 ;     Encoding: UTF8
 ;
 215; 1259 16386 TABLE public ir_module_module postgres
+224; 1259 16432 TABLE public account_move_line postgres
+226; 1259 16443 TABLE public mail_message postgres
+228; 1259 16453 TABLE public "Odd Name" postgres
+220; 1259 16406 TABLE public res_partner postgres
 2641; 0 16432 TABLE DATA public account_move_line postgres
 2643; 0 16443 TABLE DATA public mail_message postgres
 2645; 0 16453 TABLE DATA public "Odd Name" postgres
@@ -80,11 +84,71 @@ def test_plan_takes_large_plain_named_tables_largest_first(tmp_path):
     p = plan(TOC, tmp_path, 100)
     assert [t.table for t in p.split] == ["mail_message", "account_move_line"]
     assert p.encoding == "UTF8"
-    rest = p.rest_list().splitlines()
-    assert ";2641; 0 16432 TABLE DATA public account_move_line postgres" in rest
-    assert ";2643; 0 16443 TABLE DATA public mail_message postgres" in rest
-    assert "2637; 0 16406 TABLE DATA public res_partner postgres" in rest
-    assert "3001; 0 0 SEQUENCE SET public res_partner_id_seq postgres" in rest
+    first, after = (lst.splitlines() for lst in p.phase_lists())
+    assert ";2641; 0 16432 TABLE DATA public account_move_line postgres" in first
+    assert ";2643; 0 16443 TABLE DATA public mail_message postgres" in first
+    assert "2637; 0 16406 TABLE DATA public res_partner postgres" in first
+    assert "3001; 0 0 SEQUENCE SET public res_partner_id_seq postgres" in first
+    # Nothing depends on them: only their (pre-data, skipped there) TABLE entries are left.
+    assert {line.split(";")[0] for line in after if line[:1].isdigit()} == {"224", "226"}
+
+
+# `pg_restore -l -v`: each entry with what it depends on.
+VERBOSE_TOC = """;
+;     Encoding: UTF8
+;
+224; 1259 16432 TABLE public account_move_line postgres
+223; 1259 16431 SEQUENCE public account_move_line_id_seq postgres
+;	depends on: 224
+220; 1259 16406 TABLE public res_partner postgres
+230; 1259 16500 TABLE public account_partial_reconcile postgres
+2641; 0 16432 TABLE DATA public account_move_line postgres
+;	depends on: 224
+2637; 0 16406 TABLE DATA public res_partner postgres
+;	depends on: 220
+2650; 0 16500 TABLE DATA public account_partial_reconcile postgres
+;	depends on: 230
+2671; 0 0 SEQUENCE SET public account_move_line_id_seq postgres
+;	depends on: 223
+2472; 2606 16439 CONSTRAINT public account_move_line account_move_line_pkey postgres
+;	depends on: 224
+2464; 2606 16414 CONSTRAINT public res_partner res_partner_pkey postgres
+;	depends on: 220
+2470; 1259 16440 INDEX public account_move_line_partner postgres
+;	depends on: 224
+2475; 0 0 COMMENT public INDEX account_move_line_partner postgres
+;	depends on: 2470
+2480; 2606 16510 FK CONSTRAINT public account_partial_reconcile apr_debit_fkey postgres
+;	depends on: 230 2472 224
+2481; 2606 16511 FK CONSTRAINT public account_move_line aml_partner_fkey postgres
+;	depends on: 224 2464 220
+"""
+
+
+def test_phase_lists_hold_back_only_what_needs_the_split_data(tmp_path):
+    (tmp_path / "2641.dat.zst").write_bytes(b"x" * 300)
+    (tmp_path / "2637.dat.zst").write_bytes(b"x" * 10)
+    (tmp_path / "2650.dat.zst").write_bytes(b"x" * 10)
+    p = plan(VERBOSE_TOC, tmp_path, 100)
+    assert [t.table for t in p.split] == ["account_move_line"] and p.tables == ("224",)
+    active = [
+        {line.split(";")[0] for line in lst.splitlines() if line[:1].isdigit()}
+        for lst in p.phase_lists()
+    ]
+    # Beside the split COPYs: the other tables' data and their own indexes/constraints.
+    assert {"2637", "2650", "2464"} <= active[0]
+    # After them: its indexes, a comment on one, foreign keys from and to it, its sequence.
+    assert {"2472", "2470", "2475", "2480", "2481", "2671"} <= active[1]
+    assert not active[0] & active[1]
+    assert "2641" not in active[0] | active[1]  # its data is loaded by the split COPYs
+    # An entry is in exactly one of them (pre-data ones are skipped by --section anyway).
+    assert active[0] | active[1] | {"2641"} == set(dependencies(VERBOSE_TOC))
+
+
+def test_a_table_without_its_table_entry_is_not_split(tmp_path):
+    (tmp_path / "2641.dat.zst").write_bytes(b"x" * 300)
+    toc = "\n".join(line for line in VERBOSE_TOC.splitlines() if not line.startswith("224; "))
+    assert plan(toc, tmp_path, 100).split == []
 
 
 def test_split_threshold_from_the_environment(tmp_path, monkeypatch):
