@@ -41,7 +41,13 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT)]
 
 import pgdist  # noqa: E402
-from odoodb import Scale, populate, write_filestore  # noqa: E402
+from odoodb import (  # noqa: E402
+    CREATE_DATABASE,
+    CREATEDB_ARGS,
+    Scale,
+    populate,
+    write_filestore,
+)
 from services import start_pg  # noqa: E402
 
 from tasks.db.restore import SORT_MEM_MB  # noqa: E402  (the same session settings)
@@ -123,7 +129,7 @@ def main() -> None:
     try:
         kw = dict(host=srv.host, port=srv.port, user=srv.user, password=srv.password)
         with psycopg.connect(dbname="postgres", autocommit=True, **kw) as c:
-            c.execute("CREATE DATABASE bench")
+            c.execute(CREATE_DATABASE.format("bench"))
         sc = Scale(
             partners=int(300_000 * args.scale),
             move_lines=int(7_500_000 * args.scale),
@@ -247,7 +253,7 @@ jobs = {args.jobs}
             t = time.perf_counter()
             x = z / db
             _, r1 = timed([sys.executable, "-c", UNZIP_SCRIPT, str(z / "b.zip"), str(x)], env)
-            _, r2 = timed([str(bindir / "createdb"), db], env)
+            _, r2 = timed([str(bindir / "createdb"), *CREATEDB_ARGS, db], env)
             _, r3 = timed(
                 [str(bindir / "psql"), "-q", "-X", "-v", "ON_ERROR_STOP=1", "-d", db,
                  "-f", str(x / "dump.sql")],
@@ -260,7 +266,7 @@ jobs = {args.jobs}
 
         def restore_fc(db: str) -> tuple[float, int]:
             t = time.perf_counter()
-            _, r1 = timed([str(bindir / "createdb"), db], env)
+            _, r1 = timed([str(bindir / "createdb"), *CREATEDB_ARGS, db], env)
             _, r2 = timed(
                 [str(bindir / "pg_restore"), f"--jobs={args.jobs}", "--no-owner", "-d", db,
                  str(f / "db.dump")],
@@ -275,7 +281,7 @@ jobs = {args.jobs}
             # For scale: a plain `pg_restore -j` of our dump, database only (no filestore,
             # no checks), with the same jobs and session settings as db.restore.
             t = time.perf_counter()
-            timed([str(bindir / "createdb"), db], env)
+            timed([str(bindir / "createdb"), *CREATEDB_ARGS, db], env)
             floor_env = dict(
                 env, PGOPTIONS=f"-c maintenance_work_mem={SORT_MEM_MB}MB -c synchronous_commit=off"
             )

@@ -41,6 +41,11 @@ MODULES = [
     "acme_base",
 ]
 
+# How Odoo makes a database (odoo.service.db._create_empty_database, also on restore): from
+# template0, UTF8, LC_COLLATE 'C' whatever the server's default.
+CREATE_DATABASE = "CREATE DATABASE {} ENCODING 'unicode' LC_COLLATE 'C' TEMPLATE template0"
+CREATEDB_ARGS = ("--template=template0", "--encoding=UTF8", "--lc-collate=C")
+
 SCHEMA = """
 CREATE TABLE ir_module_module (id serial PRIMARY KEY, name varchar NOT NULL UNIQUE,
   state varchar, latest_version varchar);

@@ -337,14 +337,14 @@ def odoo_env(project: Project, pg_server, tmp_path: Path, request):
     import psycopg
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from odoodb import Scale, populate, write_filestore
+    from odoodb import CREATE_DATABASE, Scale, populate, write_filestore
 
     dbname = "odoo_" + uuid.uuid4().hex[:8]
     kw = dict(
         host=pg_server.host, port=pg_server.port, user=pg_server.user, password=pg_server.password
     )
     with psycopg.connect(dbname="postgres", autocommit=True, **kw) as c:
-        c.execute(f'CREATE DATABASE "{dbname}"')
+        c.execute(CREATE_DATABASE.format(f'"{dbname}"'))  # as Odoo makes them
     filestore = project.root / "var" / "filestore" / dbname
     with psycopg.connect(dbname=dbname, autocommit=True, **kw) as c, c.cursor() as cur:
         populate(cur, Scale())

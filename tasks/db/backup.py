@@ -16,7 +16,7 @@ from ..core.envconfig import EnvSpec
 from ..core.errors import BadInput, CheckFailed
 from ..core.fs import atomic_write_text
 from ..core.secrets import Secrets
-from . import filestore, pg
+from . import dblocale, filestore, pg
 from .counts import table_counts
 from .sets import FILESTORE, FORMAT, MANIFEST, new_id
 
@@ -99,6 +99,7 @@ def create(
             snapshot, server_version = cur.fetchone()
             with step("counting rows in the dump's snapshot"):
                 info = _snapshot_info(cur)
+            locale = dblocale.read(cur)
             staging.mkdir()
             try:
                 jobs = env.backup.jobs if env.backup else 2
@@ -157,6 +158,7 @@ def create(
                     "env": env.name,
                     "database": env.db.name,
                     "odoo_version": info["odoo_version"],
+                    "locale": locale,  # pg_dump does not carry it; the restore recreates it
                     "server_version": server_version,
                     "server_major": server,
                     "pg_dump": {"path": dump_bin, "major": dump_major},

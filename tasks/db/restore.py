@@ -143,15 +143,31 @@ def drop_database(admin, name: str) -> None:
         cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def create_database(admin, name: str) -> None:
+def create_database(admin, name: str, locale: dict | None = None) -> None:
+    """An empty database from template0, with the encoding and locale the backed-up one had
+    (``locale``, from the manifest; None: the server's defaults)."""
+    import psycopg
     from psycopg import sql
 
+    from . import dblocale
+
     with admin.cursor() as cur:
-        cur.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8'").format(
-                sql.Identifier(name)
-            )
+        stmt = sql.SQL("CREATE DATABASE {} TEMPLATE template0 {}").format(
+            sql.Identifier(name), dblocale.create_clause(locale, pg.server_major(cur))
         )
+        try:
+            cur.execute(stmt)
+        except psycopg.errors.DatabaseError as e:
+            # 42809/22023: a locale the server does not have, or one that does not go with
+            # the encoding. Anything else is not about the locale: as it is.
+            if locale is None or e.sqlstate not in ("42809", "22023"):
+                raise
+            first = str(e).strip().splitlines()[0]
+            raise BadInput(
+                f"cannot create database {name!r} as the backup's was "
+                f"({dblocale.describe(locale)}): {first}",
+                hint="restore onto a server that has that locale",
+            ) from None
 
 
 SORT_MEM_MB = 512  # per index build, where the server's size is not known
@@ -429,7 +445,7 @@ def restore(
                     safety = _safety_backup_of(env, secrets, target)
                 drop_database(admin, target)
             created = True  # from here on, a failure drops what was begun
-            create_database(admin, target)
+            create_database(admin, target, fetched.manifest.get("locale"))
 
     def finish() -> None:
         nonlocal done

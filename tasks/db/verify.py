@@ -70,7 +70,7 @@ def verify(env: EnvSpec, secrets: Secrets, set_id: str | None) -> VerifyResult:
     fs_tmp = None
     try:
         with pg.connect(conn.with_db("postgres")) as admin:
-            create_database(admin, scratch)
+            create_database(admin, scratch, man.get("locale"))
         try:
             fs_tmp = tempfile.mkdtemp(prefix=".verify-fs-", dir=backup_dir(env))
             stats = restore_into(env, secrets, fetched, scratch, Path(fs_tmp) / "fs")

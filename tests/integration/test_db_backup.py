@@ -142,6 +142,34 @@ def test_damaged_filestore_archive_fails_restore_and_drops_the_new_database(odoo
     assert sorted(p.name for p in odoo_env.filestore.parent.iterdir()) == [odoo_env.dbname]
 
 
+def test_restore_recreates_the_databases_encoding_and_locale(odoo_env):
+    # The source was made as Odoo makes databases (LC_COLLATE 'C'); this server's default
+    # (initdb's) is C.UTF-8, so a database made with its defaults would not match.
+    loc = "SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database "
+    mine = odoo_env.sql(loc + "WHERE datname = current_database()")
+    assert mine == [("UTF8", "C", "C.UTF-8")]
+    assert odoo_env.sql(loc + "WHERE datname = 'template1'") != mine
+    out = backup(odoo_env)
+    manifest = json.loads((odoo_env.backups / out["id"] / "manifest.json").read_text())
+    assert manifest["locale"] == {
+        "encoding": "UTF8", "collate": "C", "ctype": "C.UTF-8", "provider": "libc"
+    }  # fmt: skip
+    new = odoo_env.dbname + "_loc"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", new)
+    assert r.code == 0, r.err
+    assert odoo_env.sql(loc + "WHERE datname = current_database()", new) == mine
+    # A locale this server does not have: one line naming it, exit 2, nothing created.
+    man_path = odoo_env.backups / out["id"] / "manifest.json"
+    manifest["locale"]["collate"] = manifest["locale"]["ctype"] = "xx_YY.UTF-8"
+    man_path.write_text(json.dumps(manifest))
+    other = odoo_env.dbname + "_noloc"
+    r = odoo_env.project.run("db.restore", "--env", "local", "--as", other)
+    assert r.code == 2, r.err
+    assert "cannot create database" in r.err and "xx_YY.UTF-8" in r.err
+    assert odoo_env.sql("SELECT 1 FROM pg_database WHERE datname = %s", params=(other,)) == []
+    assert not (odoo_env.filestore.parent / other).exists()
+
+
 def test_truncated_manifest_is_not_listed_and_fails_restore(odoo_env):
     out = backup(odoo_env)
     man = odoo_env.backups / out["id"] / "manifest.json"
