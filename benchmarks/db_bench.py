@@ -311,14 +311,26 @@ jobs = {args.jobs}
                 + ", ".join(f"{k} {samples[k][-1][0]:.1f}s" for k in runs),
                 file=sys.stderr,
             )
+
+        def samples_in_order(key: str) -> list[float]:
+            return [x[0] for x in samples[key]]
+
         for key, got in samples.items():
             secs = sorted(x[0] for x in got)
             entry = res.setdefault(key, {})
             entry.update(
                 restore_s=statistics.median(secs),
                 restore_samples_s=secs,
+                restore_rounds_s=[x[0] for x in got],  # in round order, for the pairs
                 restore_rss_kb=max(x[1] for x in got),
             )
+        # Each round's own ratio: the two restores of a round ran minutes apart at most, on
+        # a machine whose speed drifts over longer spans (the zip's median moved 25-33 s
+        # between runs), so the pairs' median is the steadier estimate of the two.
+        paired = [
+            a / b for a, b in zip(samples_in_order("ours"), samples_in_order("zip"), strict=True)
+        ]
+        res["restore_paired_ratios"] = paired
         res["floor"]["pg_restore_db_only_s"] = res["floor"]["restore_s"]
     finally:
         srv.stop()
@@ -359,6 +371,12 @@ def report(r: dict) -> None:
         if "restore_samples_s" in r.get(key, {}):
             got = ", ".join(f"{x:.1f}" for x in r[key]["restore_samples_s"])
             print(f"  {key:8} restores: {got} s")
+    if r.get("restore_paired_ratios"):
+        pr = r["restore_paired_ratios"]
+        print(
+            f"restore, round by round (odoo-stack / zip of the same round): median "
+            f"{statistics.median(pr):.2f}x, range {min(pr):.2f}-{max(pr):.2f}x"
+        )
     if "floor" in r:
         f = r["floor"]["pg_restore_db_only_s"]
         print(
