@@ -40,14 +40,18 @@ def example(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (see benchmarks/README.md): `-- git`, `-- db`, `-- image`; all by default."""
+    """Benchmarks (see benchmarks/README.md): `-- git`, `-- db`, `-- s3`, `-- image`; all by
+    default."""
     _install(session)
-    which = session.posargs or ["git", "db", "image"]
+    which = session.posargs or ["git", "db", "s3", "image"]
     if "git" in which:
         session.run("python", "benchmarks/run.py")
     if "db" in which:
         session.run("python", "tests/pgdist.py")
         session.run("python", "benchmarks/db_bench.py")
+    if "s3" in which:
+        session.run("python", "tests/pgdist.py")
+        session.run("python", "benchmarks/s3_bench.py")
     if "image" in which:
         session.run("python", "benchmarks/image_bench.py")
 

@@ -234,13 +234,14 @@ def start_s3(root: Path, port: int | None = None) -> S3Server:
 
 
 class CuttingProxy:
-    """TCP proxy to a server on 127.0.0.1 that can "die" after N bytes went upstream:
-    every connection is cut and new ones refused until heal(). Simulates a server killed
-    in the middle of an upload, at a deterministic point."""
+    """TCP proxy to a server on 127.0.0.1 that "dies" after N bytes went upstream: every
+    connection is cut, new ones refused until heal(), and ``on_cut`` (e.g. killing the real
+    server) runs once. A server killed in the middle of an upload, at a chosen point."""
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, on_cut=None):
         import threading
 
+        self.on_cut = on_cut
         self.upstream_port = upstream_port
         self.cut_after: int | None = None
         self.sent = 0
@@ -297,8 +298,11 @@ class CuttingProxy:
                 if counting:
                     with self._lock:
                         self.sent += len(data)
-                        if self.cut_after is not None and self.sent > self.cut_after:
+                        cut = not self.dead and self.cut_after is not None
+                        if cut and self.sent > self.cut_after:
                             self.dead = True
+                            if self.on_cut:
+                                self.on_cut()
                     if self.dead:
                         self._kill_all()
                         return

@@ -86,6 +86,25 @@ def snapshot(c, env=None, label="pre-deploy", json=False):
     _backup(e, s, label, json)
 
 
+@task(help={"env": "environment", "json": "machine-readable output"})
+@guarded
+def upload(c, env=None, json=False):
+    """Upload every complete local set that S3 lacks (what db.backup does after dumping)."""
+    from .offsite import push_missing
+
+    e, s = _env(env)
+    if not (e.backup and e.backup.s3):
+        raise BadInput(
+            f"stack.toml: [env.{e.name}.backup] has no s3",
+            hint="add s3 = { endpoint, bucket, prefix, region } and the S3_* keys in .env",
+        )
+    uploaded = push_missing(e, s)
+    if json:
+        print_json({"uploaded": uploaded})
+    else:
+        say(f"uploaded {', '.join(uploaded)}" if uploaded else "S3 already has every local set")
+
+
 @task(
     help={
         "env": "environment",

@@ -6,7 +6,7 @@ import shutil
 import textwrap
 
 import pytest
-from services import CuttingProxy
+from services import CuttingProxy, start_s3
 
 pytestmark = pytest.mark.integration
 
@@ -58,32 +58,44 @@ def test_upload_list_and_restore_from_s3_only(odoo_env, s3_server):
     assert "yes" in r.out and " s3" in r.out
 
 
-def test_server_dying_mid_upload_then_retry_recovers(odoo_env, s3_server):
+def test_server_killed_mid_upload_then_retry_recovers(odoo_env, s3_server):
     # Enough incompressible filestore for a multipart upload of several 5 MB parts.
     big = odoo_env.filestore / "ff" / "big"
     big.parent.mkdir(parents=True, exist_ok=True)
     import random
+    import signal
 
     big.write_bytes(random.Random(1).randbytes(12 * 1024 * 1024))
-    proxy = CuttingProxy(int(s3_server.endpoint.rsplit(":", 1)[1]))
+    port = int(s3_server.endpoint.rsplit(":", 1)[1])
+    # The real server is SIGKILLed once 7 MB went up: inside the filestore's multipart upload.
+    proxy = CuttingProxy(port, on_cut=lambda: s3_server.proc.send_signal(signal.SIGKILL))
+    revived = None
     try:
         with_s3(odoo_env, f"http://127.0.0.1:{proxy.port}", s3_server)
-        proxy.cut_after = 7 * 1024 * 1024  # dies inside the filestore's multipart upload
+        proxy.cut_after = 7 * 1024 * 1024
         env = {"STACK_S3_PART_MB": "5"}
         r = odoo_env.project.run("db.backup", "--env", "local", extra_env=env)
         assert r.code == 1, r.out + r.err
         assert "upload of" in r.err and "failed" in r.err
-        assert proxy.dead
+        assert s3_server.proc.wait(10) == -signal.SIGKILL
         first = [p.name for p in odoo_env.backups.iterdir()]
         assert len(first) == 1  # the local set is complete and kept for the retry
         assert not any(o.endswith("manifest.json") for o in s3_objects(s3_server))
+        # The server comes back (same port, same storage, the upload's parts lost).
+        revived = start_s3(s3_server.root, port=port)
         proxy.heal()
         r = odoo_env.project.run("db.list", "--env", "local", "--json", extra_env=env)
         (b,) = json.loads(r.out)["backups"]
         assert b["locations"] == ["local"]  # not listed as complete on S3
+        r = odoo_env.project.run("db.upload", "--env", "local", "--json", extra_env=env)
+        assert r.code == 0, r.err
+        assert json.loads(r.out)["uploaded"] == first
+        r = odoo_env.project.run("db.upload", "--env", "local", extra_env=env)
+        assert r.code == 0 and "S3 already has every local set" in r.out
+        # The next backup uploads only itself.
         r = odoo_env.project.run("db.backup", "--env", "local", "--json", extra_env=env)
         assert r.code == 0, r.err
-        assert sorted(json.loads(r.out)["uploaded"]) == sorted([first[0], json.loads(r.out)["id"]])
+        assert json.loads(r.out)["uploaded"] == [json.loads(r.out)["id"]]
         r = odoo_env.project.run("db.list", "--env", "local", "--json", extra_env=env)
         assert all(x["locations"] == ["local", "s3"] for x in json.loads(r.out)["backups"])
         shutil.rmtree(odoo_env.backups / first[0])
@@ -91,6 +103,13 @@ def test_server_dying_mid_upload_then_retry_recovers(odoo_env, s3_server):
         assert r.code == 0, r.err
     finally:
         proxy.close()
+        if revived:
+            revived.stop()
+
+
+def test_upload_needs_s3_configured(odoo_env):
+    r = odoo_env.project.run("db.upload", "--env", "local")
+    assert r.code == 2 and "[env.local.backup] has no s3" in r.err
 
 
 def test_missing_s3_secret_is_named(odoo_env, s3_server):
