@@ -118,7 +118,9 @@ class PgServer:
         )
 
 
-def start_pg() -> PgServer:
+def start_pg(tls: tuple[Path, Path] | None = None) -> PgServer:
+    """A throwaway cluster on 127.0.0.1. ``tls`` (certificate, key): TLS on, and
+    connections over TCP without it refused (as a managed server does)."""
     bindir = pg_bindir()
     assert bindir, "no PostgreSQL server binaries"
     base = Path(tempfile.mkdtemp(prefix="stack-pg-", dir="/tmp"))
@@ -157,6 +159,18 @@ def start_pg() -> PgServer:
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         "-c max_connections=50"
     )
+    if tls:
+        for src, name in zip(tls, ("server.crt", "server.key"), strict=True):
+            shutil.copy(src, data / name)
+            (data / name).chmod(0o600)
+            if as_user:
+                shutil.chown(data / name, "postgres", "postgres")
+        opts += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+        (data / "pg_hba.conf").write_text(
+            "local all all trust\n"
+            "hostnossl all all 127.0.0.1/32 reject\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
     subprocess.run(
         [
             *as_user,

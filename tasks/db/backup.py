@@ -30,6 +30,14 @@ class BackupResult:
 
 
 def conn_for(env: EnvSpec, secrets: Secrets) -> pg.Conn:
+    cert = env.db.sslrootcert
+    if cert is not None and not cert.is_file():
+        # libpq would only say "could not read root certificate file" once connecting.
+        raise BadInput(
+            f"stack.toml: [env.{env.name}.db] sslrootcert {cert} does not exist",
+            hint="download the database's CA certificate (DigitalOcean: the cluster's "
+            "Connection details) to that path",
+        )
     return pg.Conn(env.db, secrets.get("DB_PASSWORD"), env.db.name)
 
 
