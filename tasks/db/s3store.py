@@ -41,6 +41,17 @@ def etag_candidates(path: Path, part: int = PART) -> set[str]:
     return out
 
 
+def _no_continue_if_small(model, params: dict, **_kw) -> None:
+    # Runs after botocore's own handler (registered last on the same event).
+    from botocore.utils import determine_content_length
+
+    if model.name != "PutObject":
+        return
+    size = determine_content_length(params.get("body"))
+    if size is not None and size < SMALL:
+        params["headers"].pop("Expect", None)
+
+
 class S3Store:
     def __init__(self, spec: S3Spec, secrets: Secrets):
         import boto3
@@ -67,6 +78,9 @@ class S3Store:
                 max_pool_connections=TRANSFERS + 8,
             ),
         )
+        # botocore asks every PUT to wait for "100 Continue" first: one more round trip
+        # per file, for hundreds of small dump files. Small bodies are simply sent.
+        self.client.meta.events.register_last("before-call.s3", _no_continue_if_small)
         from boto3.s3.transfer import TransferConfig
 
         self.transfer = TransferConfig(
@@ -204,13 +218,16 @@ class S3Store:
         for a in arts:
             (dest / a["path"]).parent.mkdir(parents=True, exist_ok=True)
 
-        def get(rel: str) -> None:
-            self.client.download_file(
-                self.spec.bucket, self.key(set_id, rel), str(dest / rel), Config=self.transfer
-            )
+        def get(a: dict) -> None:
+            key, target = self.key(set_id, a["path"]), dest / a["path"]
+            if a["bytes"] < SMALL:  # one GET (download_file asks for the size first)
+                body = self.client.get_object(Bucket=self.spec.bucket, Key=key)["Body"]
+                target.write_bytes(body.read())
+            else:
+                self.client.download_file(self.spec.bucket, key, str(target), Config=self.transfer)
 
         try:
-            run_parallel([a["path"] for a in arts], get, TRANSFERS, f"downloading {set_id}")
+            run_parallel(arts, get, TRANSFERS, f"downloading {set_id}", name=lambda a: a["path"])
         except (BotoCoreError, ClientError) as e:
             raise self._fail(f"download of {set_id} failed", e) from None
         return manifest
