@@ -136,6 +136,11 @@ def create(
                         level,
                         threads=max(1, jobs),
                     )
+                missing: dict = {}
+                if fs_root is not None:
+                    from .attachments import missing_files
+
+                    missing = missing_files(cur, fs_root)
                 recips = env.backup.recipients if env.backup else ()
                 if recips:
                     from .crypto import encrypt_in_place, recipients
@@ -179,6 +184,8 @@ def create(
                         "path": str(fs_root) if fs_root else None,
                         "files": stats.files,
                         "bytes": stats.bytes,
+                        # ir_attachment rows (in the snapshot) whose file was not there
+                        "attachments": missing,
                     },
                     "artifacts": artifacts,
                     "encryption": {"format": "age", "recipients": list(recips)} if recips else None,

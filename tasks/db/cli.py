@@ -34,6 +34,12 @@ def _backup(env: EnvSpec, secrets: Secrets, label: str | None, as_json: bool):
     from .offsite import push_missing
 
     res = create(env, secrets, label)
+    att = res.manifest["filestore"].get("attachments") or {}
+    if att.get("missing"):
+        warn(
+            f"{att['missing']} of {att['referenced']} stored attachments have no file in "
+            f"{env.filestore} (e.g. {', '.join(att['sample'])}): Odoo shows them broken"
+        )
     uploaded = push_missing(env, secrets) if env.backup and env.backup.s3 else []
     if env.backup and env.backup.dir is None and res.id in uploaded:
         shutil.rmtree(res.path)  # S3-only: the local copy was only staging

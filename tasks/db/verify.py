@@ -61,6 +61,22 @@ def _sanity(cur, manifest: dict) -> list[str]:
     return problems
 
 
+def _attachments(conn: pg.Conn, fs: Path, want: dict) -> list[str]:
+    """More attachments without their file than the source had: the set lost files."""
+    from .attachments import missing_files
+
+    with pg.connect(conn) as db, db.transaction(), db.cursor() as cur:
+        got = missing_files(cur, fs)
+    before = (want.get("attachments") or {}).get("missing", 0)
+    if got and got["missing"] > before:
+        return [
+            f"ir_attachment: {got['missing']} of {got['referenced']} stored attachments have "
+            f"no file in the restored filestore ({before} at backup), e.g. "
+            + ", ".join(got["sample"])
+        ]
+    return []
+
+
 def verify(env: EnvSpec, secrets: Secrets, set_id: str | None) -> VerifyResult:
     t0 = time.monotonic()
     fetched = fetch(env, secrets, set_id)  # includes every sha256 check
@@ -90,6 +106,7 @@ def verify(env: EnvSpec, secrets: Secrets, set_id: str | None) -> VerifyResult:
                 ]
                 mismatches += _sanity(cur, man)
             want = man["filestore"]
+            mismatches += _attachments(conn.with_db(scratch), Path(fs_tmp) / "fs", want)
             if (stats.files, stats.bytes) != (want["files"], want["bytes"]):
                 mismatches.append(
                     f"filestore: {stats.files} files / {stats.bytes} bytes "

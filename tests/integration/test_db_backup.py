@@ -25,6 +25,7 @@ def test_backup_set_has_manifest_checksums_and_counts(odoo_env):
         "path": str(odoo_env.filestore),
         "files": odoo_env.files,
         "bytes": odoo_env.bytes,
+        "attachments": {"referenced": odoo_env.files, "missing": 0, "sample": []},
     }
     assert man["server_major"] >= 15 and man["pg_dump"]["major"] >= man["server_major"]
     paths = {a["path"] for a in man["artifacts"]}
@@ -91,6 +92,26 @@ def test_verify_measures_rto_rpo_and_marks_verified(odoo_env):
     r = odoo_env.project.run("db.list", "--env", "local", "--json")
     (listed,) = json.loads(r.out)["backups"]
     assert listed["verified"]["ok"] and listed["locations"] == ["local"]
+
+
+def test_attachments_without_their_file_are_reported_and_verify_counts_them(odoo_env):
+    (fname,) = odoo_env.sql("SELECT store_fname FROM ir_attachment ORDER BY id LIMIT 1")[0]
+    (odoo_env.filestore / fname).unlink()  # lost before the backup: prod already lacks it
+    r = odoo_env.project.run("db.backup", "--env", "local", "--json")
+    assert r.code == 0, r.err
+    assert f"1 of {odoo_env.files} stored attachments have no file" in r.err and fname in r.err
+    set_id = json.loads(r.out)["id"]
+    man_path = odoo_env.backups / set_id / "manifest.json"
+    man = json.loads(man_path.read_text())
+    assert man["filestore"]["attachments"]["missing"] == 1
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 0, r.err  # no worse than its source
+    # A set whose filestore lacks more than its source did fails verification, naming one.
+    man["filestore"]["attachments"] = {"referenced": odoo_env.files, "missing": 0, "sample": []}
+    man_path.write_text(json.dumps(man))
+    r = odoo_env.project.run("db.verify", "--env", "local")
+    assert r.code == 1, r.err
+    assert "ir_attachment: 1 of" in r.err and "(0 at backup)" in r.err and fname in r.err
 
 
 def test_flipped_byte_fails_verify_naming_the_file(odoo_env):
