@@ -165,6 +165,7 @@ s3 = {{ endpoint = "{ep}", bucket = "{s3.bucket}", prefix = "ours-{net}", region
         s3.stop()
         srv.stop()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(srv.datadir.parent, ignore_errors=True)  # the cluster lives apart
     report(res)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
