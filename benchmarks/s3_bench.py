@@ -11,6 +11,8 @@ droplet talking to Spaces in another region). In the same run:
   * rclone:      rclone copy of the set's folder (its defaults: 4 transfers, md5 checked)
   * sequential:  a boto3 loop of upload_file + head_object per file, as a hand-written
                  backup script does (and as odoo-stack did before)
+Then each fetches the set back (for odoo-stack: what a restore from S3 does first, the
+download and every sha256 checked; the sequential loop: download_file per object).
 Reports wall seconds and ratios (odoo-stack / other); saved to results/s3-latest.json.
 """
 
@@ -47,6 +49,34 @@ for p in sorted(x for x in src.rglob("*") if x.is_file()):
     key = f"{prefix}/{p.relative_to(src)}"
     s3.upload_file(str(p), bucket, key)
     s3.head_object(Bucket=bucket, Key=key)
+"""
+
+# What a restore from S3 does before pg_restore: the set fetched and every sha256 checked.
+FETCH = r"""
+import sys
+from pathlib import Path
+from tasks.core import config
+from tasks.core.envconfig import env_spec
+from tasks.core.secrets import Secrets
+from tasks.db.s3store import S3Store
+from tasks.db.sets import check_artifacts
+net, set_id, dest = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+env = env_spec(config.load(), net)
+check_artifacts(dest, S3Store(env.backup.s3, Secrets(env.env_file)).download_set(set_id, dest))
+"""
+SEQUENTIAL_GET = r"""
+import os, sys, boto3
+from pathlib import Path
+from botocore.config import Config
+bucket, prefix, dest = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+s3 = boto3.client("s3", endpoint_url=os.environ["EP"], region_name="us-east-1",
+                  aws_access_key_id=os.environ["AK"], aws_secret_access_key=os.environ["SK"],
+                  config=Config(response_checksum_validation="when_required"))
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+    for o in page.get("Contents", []):
+        target = dest / o["Key"][len(prefix) + 1 :]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, o["Key"], str(target))
 """
 
 
@@ -157,6 +187,21 @@ s3 = {{ endpoint = "{ep}", bucket = "{s3.bucket}", prefix = "ours-{net}", region
                     [sys.executable, "-c", SEQUENTIAL, str(set_dir), s3.bucket, f"seq-{net}/x"],
                     dict(env, EP=ep, AK=s3.access_key, SK=s3.secret_key),
                 )
+                # Downloads, each tool into a folder of its own (a restore's fetch).
+                get = work / f"get-{net}"
+                keys = dict(env, EP=ep, AK=s3.access_key, SK=s3.secret_key, PYTHONPATH=str(ROOT))
+                r["get_ours"] = timed(
+                    [sys.executable, "-c", FETCH, net, set_dir.name, str(get / "ours")], keys
+                )
+                r["get_rclone"] = timed(
+                    [rclone_bin(), "copy", f"B:{s3.bucket}/rclone-{net}/x", str(get / "rclone")],
+                    dict(rclone_env, RCLONE_CONFIG_B_ENDPOINT=ep),
+                )
+                r["get_sequential"] = timed(
+                    [sys.executable, "-c", SEQUENTIAL_GET, s3.bucket, f"seq-{net}/x",
+                     str(get / "seq")],
+                    keys,
+                )  # fmt: skip
                 res[net] = r
                 print(
                     f"{net}: " + ", ".join(f"{k} {v:.1f}s" for k, v in r.items()), file=sys.stderr
@@ -182,6 +227,16 @@ def report(r: dict) -> None:
         print(
             f"{label:12}{x['ours']:>11.1f}s{x['rclone']:>9.1f}s{x['sequential']:>11.1f}s"
             f"{x['ours'] / x['rclone']:>8.2f}x{x['ours'] / x['sequential']:>6.2f}x"
+        )
+    print("\nthe same set fetched back (ours: download and every sha256 checked)")
+    print(f"{'':12}{'odoo-stack':>12}{'rclone':>10}{'sequential':>12}{'/rclone':>9}{'/seq':>7}")
+    for net in ("loopback", "wan"):
+        x = r[net]
+        label = net if net == "loopback" else f"wan {2 * r['delay_s'] * 1000:.0f}ms"
+        print(
+            f"{label:12}{x['get_ours']:>11.1f}s{x['get_rclone']:>9.1f}s"
+            f"{x['get_sequential']:>11.1f}s{x['get_ours'] / x['get_rclone']:>8.2f}x"
+            f"{x['get_ours'] / x['get_sequential']:>6.2f}x"
         )
     print("ratios are odoo-stack / other (lower is better)")
 

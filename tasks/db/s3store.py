@@ -220,7 +220,7 @@ class S3Store:
 
         def get(a: dict) -> None:
             key, target = self.key(set_id, a["path"]), dest / a["path"]
-            if a["bytes"] < SMALL:  # one GET (download_file asks for the size first)
+            if a["bytes"] < SMALL:  # one GET (download_file sends a HEAD first)
                 body = self.client.get_object(Bucket=self.spec.bucket, Key=key)["Body"]
                 target.write_bytes(body.read())
             else:
