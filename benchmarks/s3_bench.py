@@ -220,25 +220,20 @@ s3 = {{ endpoint = "{ep}", bucket = "{s3.bucket}", prefix = "ours-{net}", region
 def report(r: dict) -> None:
     s = r["set"]
     print(f"\nupload of one backup set: {s['files']} files, {s['bytes'] / 1e6:.0f} MB")
-    print(f"{'':12}{'odoo-stack':>12}{'rclone':>10}{'sequential':>12}{'/rclone':>9}{'/seq':>7}")
-    for net in ("loopback", "wan"):
-        x = r[net]
-        label = net if net == "loopback" else f"wan {2 * r['delay_s'] * 1000:.0f}ms"
-        print(
-            f"{label:12}{x['ours']:>11.1f}s{x['rclone']:>9.1f}s{x['sequential']:>11.1f}s"
-            f"{x['ours'] / x['rclone']:>8.2f}x{x['ours'] / x['sequential']:>6.2f}x"
-        )
+    _table(r, "")
     print("\nthe same set fetched back (ours: download and every sha256 checked)")
+    _table(r, "get_")
+    print("ratios are odoo-stack / other (lower is better)")
+
+
+def _table(r: dict, prefix: str) -> None:
     print(f"{'':12}{'odoo-stack':>12}{'rclone':>10}{'sequential':>12}{'/rclone':>9}{'/seq':>7}")
     for net in ("loopback", "wan"):
-        x = r[net]
+        ours, rc, seq = (r[net][prefix + k] for k in ("ours", "rclone", "sequential"))
         label = net if net == "loopback" else f"wan {2 * r['delay_s'] * 1000:.0f}ms"
         print(
-            f"{label:12}{x['get_ours']:>11.1f}s{x['get_rclone']:>9.1f}s"
-            f"{x['get_sequential']:>11.1f}s{x['get_ours'] / x['get_rclone']:>8.2f}x"
-            f"{x['get_ours'] / x['get_sequential']:>6.2f}x"
+            f"{label:12}{ours:>11.1f}s{rc:>9.1f}s{seq:>11.1f}s{ours / rc:>8.2f}x{ours / seq:>6.2f}x"
         )
-    print("ratios are odoo-stack / other (lower is better)")
 
 
 if __name__ == "__main__":

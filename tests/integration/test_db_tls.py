@@ -2,6 +2,7 @@
 verify-full against the provider's CA, on a server that refuses connections without TLS."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -50,8 +51,6 @@ def tls_pg(tmp_path_factory):
     ca = make_ca(d, "do-managed-ca")
     other = make_ca(d, "someone-else")
     server = start_pg(tls=server_cert(d, ca))
-    import os
-
     os.environ["STACK_PG_LIB"] = pgdist.pg_lib_path()
     try:
         yield server, ca[0], other[0]
